@@ -1,0 +1,1 @@
+"""benefitsync: an employer portal for employee benefits with a Personio integration."""

@@ -1,0 +1,1 @@
+"""Benefit types, per-employee benefits, monthly vouchers and receipts."""

@@ -1,0 +1,128 @@
+"""Benefits an employer grants: per-employee monthly benefits, voucher selections, receipts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from benefitsync.lib.months import Month
+
+
+class BenefitType(models.TextChoices):
+    VOUCHER = "voucher", _("Monthly voucher (non-cash benefit)")
+    MEAL = "meal", _("Meal allowance")
+    INTERNET = "internet", _("Internet allowance")
+    MOBILITY = "mobility", _("Mobility")
+
+
+# Benefits paid against receipts (SPEC §6); the voucher is chosen, not reimbursed.
+REIMBURSEMENT_TYPES = frozenset({BenefitType.MEAL, BenefitType.INTERNET, BenefitType.MOBILITY})
+
+
+class EndReason(models.TextChoices):
+    NONE = "", _("—")
+    MANUAL = "manual", _("Ended by hand")
+    LEAVING = "leaving", _("Leaving planned")
+    TERMINATION = "termination", _("Immediate termination")
+
+
+class EmployeeBenefit(models.Model):
+    """One benefit of one employee: a monthly amount from a start month to an optional end month.
+
+    `end_reason` says who set the end: the leaving rule's ends are undone when the leaving date is
+    removed in Personio; ends set by hand stay (SPEC §4.4). An end month before the start month
+    means the benefit never becomes active (a planned benefit cut off by leaving).
+    """
+
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    employee = models.ForeignKey(
+        "employees.Employee", on_delete=models.CASCADE, related_name="benefits"
+    )
+    kind = models.CharField(_("benefit"), max_length=20, choices=BenefitType.choices)
+    monthly_amount = models.DecimalField(_("monthly amount (EUR)"), max_digits=8, decimal_places=2)
+    start_month = models.DateField(_("start month"))
+    end_month = models.DateField(_("end month"), null=True, blank=True)
+    end_reason = models.CharField(
+        max_length=20, choices=EndReason.choices, default=EndReason.NONE, blank=True
+    )
+    # The end month a hand had set before the leaving rule overrode it; restored on undo.
+    end_month_before_leaving = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "start_month", "id"]
+        verbose_name = _("benefit")
+        verbose_name_plural = _("benefits")
+        indexes = [models.Index(fields=["company", "employee"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gt=0), name="benefit_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.monthly_amount} €"
+
+    def is_active_in(self, month: Month) -> bool:
+        start = Month.of(self.start_month)
+        end = None if self.end_month is None else Month.of(self.end_month)
+        return start <= month and (end is None or month <= end)
+
+
+class VoucherSelection(models.Model):
+    """The voucher (gift card) an employee chose for one month; a code once issued."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    employee = models.ForeignKey(
+        "employees.Employee", on_delete=models.CASCADE, related_name="voucher_selections"
+    )
+    benefit = models.ForeignKey(
+        EmployeeBenefit, on_delete=models.CASCADE, related_name="voucher_selections"
+    )
+    month = models.DateField(_("month"))
+    provider = models.CharField(_("voucher"), max_length=100)
+    amount = models.DecimalField(_("amount (EUR)"), max_digits=8, decimal_places=2)
+    code = models.CharField(_("voucher code"), max_length=64, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "month"], name="one_voucher_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.month:%Y-%m}"
+
+
+class ReceiptStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Receipt(models.Model):
+    """A receipt an employee submitted for a reimbursement benefit in a month."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    employee = models.ForeignKey(
+        "employees.Employee", on_delete=models.CASCADE, related_name="receipts"
+    )
+    benefit = models.ForeignKey(EmployeeBenefit, on_delete=models.CASCADE, related_name="receipts")
+    month = models.DateField(_("month"))
+    amount = models.DecimalField(_("amount (EUR)"), max_digits=8, decimal_places=2)
+    file = models.FileField(_("file"), upload_to="receipts/%Y/%m/")
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.SUBMITTED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.amount} € {self.month:%Y-%m}"

@@ -1,0 +1,1 @@
+"""Employees and their lifecycle (Active, Leaving planned, Left)."""

@@ -1,0 +1,162 @@
+"""Every change of an employee's lifecycle goes through a `do_*` function here (STYLE: one path per
+state change). Each is atomic, takes `acting_user` (None = the system) and writes the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from benefitsync.audit import services as audit
+from benefitsync.benefits import services as benefit_services
+from benefitsync.benefits.models import VoucherSelection
+from benefitsync.employees import rules
+from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.lib.months import Month, local_today
+
+if TYPE_CHECKING:
+    from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
+
+
+class ActionRefused(Exception):
+    """A rule forbids the action; the message says why, for the person who tried."""
+
+
+def company_today(company: Company, now: dt.datetime | None = None) -> dt.date:
+    return local_today(company.time_zone, now)
+
+
+@transaction.atomic
+def do_create_employee(
+    company: Company, *, acting_user: User | None, **fields: Any
+) -> Employee:
+    """Create an employee by hand (source: manual)."""
+    employee = Employee(company=company, source=EmployeeSource.MANUAL, **fields)
+    employee.full_clean(exclude=["company", "user"])
+    employee.save()
+    audit.record(
+        "employee.create", company=company, actor=acting_user, target=f"employee:{employee.pk}"
+    )
+    return employee
+
+
+@transaction.atomic
+def do_update_employee(
+    employee: Employee, changes: dict[str, Any], *, acting_user: User | None
+) -> Employee:
+    """Apply hand edits to an employee's master data (never its lifecycle fields)."""
+    forbidden = {"status", "last_working_month", "company", "personio_id", "user"} & set(changes)
+    if forbidden:
+        raise ValueError(f"lifecycle fields change through their own services: {forbidden}")
+    for field, value in changes.items():
+        setattr(employee, field, value)
+    employee.full_clean(exclude=["company", "user"])
+    employee.save()
+    audit.record(
+        "employee.update",
+        company=employee.company,
+        actor=acting_user,
+        target=f"employee:{employee.pk}",
+        fields=sorted(changes),
+    )
+    return employee
+
+
+@transaction.atomic
+def do_mark_leaving(
+    employee: Employee, leaving_date: dt.date, *, today: dt.date, acting_user: User | None
+) -> Employee:
+    """Set a leaving date: Leaving planned with the last working month of SPEC §4.1-2 and §4.4;
+    every benefit ends at the end of that month."""
+    last_month = rules.last_working_month(leaving_date, today)
+    employee.leaving_date = leaving_date
+    employee.last_working_month = last_month.first_day
+    employee.status = EmployeeStatus.LEAVING
+    employee.save(update_fields=["leaving_date", "last_working_month", "status", "updated_at"])
+    benefit_services.end_benefits_for_leaving([employee.pk], last_month)
+    audit.record(
+        "employee.mark_leaving",
+        company=employee.company,
+        actor=acting_user,
+        target=f"employee:{employee.pk}",
+        last_working_month=str(last_month),
+    )
+    return employee
+
+
+@transaction.atomic
+def do_undo_leaving(employee: Employee, *, acting_user: User | None) -> Employee:
+    """The leaving date was removed before it took effect: Active again, leaving-rule ends undone."""
+    if employee.status != EmployeeStatus.LEAVING:
+        raise ActionRefused("Only a planned leaving can be undone.")
+    employee.leaving_date = None
+    employee.last_working_month = None
+    employee.status = EmployeeStatus.ACTIVE
+    employee.save(update_fields=["leaving_date", "last_working_month", "status", "updated_at"])
+    benefit_services.undo_leaving_ends([employee.pk])
+    audit.record(
+        "employee.undo_leaving",
+        company=employee.company,
+        actor=acting_user,
+        target=f"employee:{employee.pk}",
+    )
+    return employee
+
+
+def do_complete_leaving(company: Company, *, today: dt.date) -> list[int]:
+    """Month-end transition for one company: Leaving planned becomes Left on the first day after
+    the last working month (SPEC §4.3). Idempotent; returns the ids that changed."""
+    first_of_month = Month.of(today).first_day
+    with transaction.atomic():
+        due = list(
+            Employee.objects.select_for_update()
+            .filter(
+                company=company,
+                status=EmployeeStatus.LEAVING,
+                last_working_month__lt=first_of_month,
+            )
+            .values_list("pk", flat=True)
+        )
+        if due:
+            Employee.objects.filter(pk__in=due).update(
+                status=EmployeeStatus.LEFT, left_at=timezone.now(), updated_at=timezone.now()
+            )
+            audit.record(
+                "employee.left", company=company, actor=None, target="", employees=due
+            )
+    return due
+
+
+@transaction.atomic
+def do_terminate_now(
+    employee: Employee, *, today: dt.date, acting_user: User | None
+) -> Employee:
+    """Immediate termination by the HR admin (SPEC §4.5): only without a voucher selected for the
+    current month; the employee is Left at once and every benefit ends now."""
+    current = Month.of(today)
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    blocking = VoucherSelection.objects.filter(employee=employee, month=current.first_day).first()
+    decision = rules.check(
+        rules.Action.TERMINATE_NOW,
+        status=employee.status,
+        today=today,
+        has_voucher_this_month=blocking is not None,
+    )
+    if not decision:
+        raise ActionRefused(decision.reason)
+    employee.status = EmployeeStatus.LEFT
+    employee.left_at = timezone.now()
+    employee.last_working_month = current.previous().first_day
+    employee.save(update_fields=["status", "left_at", "last_working_month", "updated_at"])
+    benefit_services.end_benefits_now(employee, current)
+    audit.record(
+        "employee.terminate_now",
+        company=employee.company,
+        actor=acting_user,
+        target=f"employee:{employee.pk}",
+    )
+    return employee

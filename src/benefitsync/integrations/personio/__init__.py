@@ -1,0 +1,1 @@
+"""The Personio integration: client, sandbox, reconcile and sync."""

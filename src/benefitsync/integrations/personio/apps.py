@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PersonioConfig(AppConfig):
+    name = "benefitsync.integrations.personio"
+    label = "personio"
+    verbose_name = "Personio integration"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Invitations and their e-mails (an outbox: each sent exactly once)."""
