@@ -1,15 +1,24 @@
-"""The URL configuration. Company pages live under /c/<slug>/ and resolve the company through
-`companies.access` (404 for outsiders)."""
+"""The URL configuration.
+
+Company pages live under /c/<slug>/ and resolve the company through `companies.access` (404 for
+outsiders); the employee area under /me/; the support back office under /support/ and /admin/.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from benefitsync import views
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("", include("benefitsync.accounts.urls")),
+    path("companies/", include("benefitsync.companies.urls")),
+    path("c/<slug:slug>/employees/", include("benefitsync.employees.urls")),
+    path("c/<slug:slug>/benefits/", include("benefitsync.benefits.urls")),
+    path("c/<slug:slug>/personio/", include("benefitsync.integrations.personio.urls")),
+    path("me/", include("benefitsync.employee_area.urls")),
+    path("support/", include("benefitsync.support.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""The JSON API for the employee app (django-ninja, OpenAPI schema at /api/docs)."""

@@ -1,0 +1,1 @@
+"""The employee area: sign-up from an invitation, benefits, vouchers and receipts."""

@@ -1,0 +1,1 @@
+"""The support back office: integration health and company filters across all companies."""
