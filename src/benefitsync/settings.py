@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "benefitsync.benefits",
     "benefitsync.invitations",
     "benefitsync.integrations.personio",
+    "benefitsync.ops",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Operator commands: start everything locally, demo data, encryption keys."""
