@@ -1,0 +1,319 @@
+"""Typed models of what Personio's v1 employees API returns, and tolerant parsers for them.
+
+Personio v1 wraps every employee attribute as `{"label", "value", "type", "universal_id"}` and is
+inconsistent about empty values and formats. The parsers here absorb those quirks so the rest of
+benefitsync sees one shape:
+
+- unset values arrive as `""` (text), `null` (dates) or `[]` (objects, lists, tags): all become
+  None;
+- standard dates arrive as `YYYY-MM-DDT00:00:00+01:00` (the offset follows German summer time, and
+  the spec's own example uses `+0100`); custom dates as plain `YYYY-MM-DD`. We keep the calendar
+  date *as written*: converting `2024-04-01T00:00:00+02:00` to UTC would make it the 31st of
+  March;
+- `subcompany`/`office`/`department` are typed objects `{"type": "Subcompany", "attributes":
+  {"id", "name"}}`; we keep the name;
+- numbers may come as strings (`weekly_working_hours: "40"`) and custom values as numbers, booleans
+  or tag lists: custom values are normalised to one string (or None);
+- custom attributes are `dynamic_<N>` keys whose meaning is only in their label; they are keyed by
+  label (falling back to the label from `GET /v1/company/employees/attributes` when a record omits
+  it).
+
+References: the `Employee` schema and examples in Personio's personnel-data OpenAPI file
+(https://github.com/personio/api-docs, `personio-personnel-data-api-oa3.yaml`) and
+https://developer.personio.de/reference/get_company-employees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import BadRecord
+
+#: Personio interprets and renders timestamps in the company's time zone; German customers are
+#: on Europe/Berlin, which is also what naive timestamps are read as.
+PERSONIO_TZ = ZoneInfo("Europe/Berlin")
+
+STANDARD_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "status",
+    "employment_type",
+    "gender",
+    "hire_date",
+    "termination_date",
+    "subcompany",
+    "last_modified_at",
+)
+CUSTOM_PREFIX = "dynamic_"
+
+_DATE_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+class PersonioEmployee(BaseModel):
+    """One employee as Personio delivered it, normalised.
+
+    `present` lists the attribute keys Personio actually delivered (standard keys and custom
+    labels): an attribute missing from the credential's whitelist is absent, not empty, and the
+    sync must be able to tell the two apart.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    status: str | None = None
+    employment_type: str | None = None
+    gender: str | None = None
+    hire_date: date | None = None
+    termination_date: date | None = None
+    subcompany: str | None = None
+    last_modified_at: datetime | None = None
+    custom: dict[str, str | None] = {}
+    present: frozenset[str] = frozenset()
+
+
+class AttributeInfo(BaseModel):
+    """One attribute the credential may read (`GET /v1/company/employees/attributes`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    label: str
+    type: str
+    universal_id: str | None = None
+    options: tuple[str, ...] = ()
+
+
+EmployeeRecord = PersonioEmployee | BadRecord
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str, raw: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+
+
+def _excerpt(value: object) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)[:200]
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+
+
+def _is_empty(value: object) -> bool:
+    # Personio's three spellings of "not set".
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _text(field: str, value: object) -> str | None:
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        raise _Invalid(f"{field}: expected text, got a boolean", value)
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    raise _Invalid(f"{field}: expected text, got {type(value).__name__}", value)
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_date(field: str, value: object) -> date | None:
+    """A Personio date (`YYYY-MM-DD` or `YYYY-MM-DDT00:00:00+01:00`) as the date written."""
+    if _is_empty(value):
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(f"{field}: expected a date string, got {type(value).__name__}", value)
+    m = _DATE_RE.match(value.strip())
+    if not m:
+        raise _Invalid(f"{field}: not a date: {value[:40]!r}", value)
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise _Invalid(f"{field}: invalid date {value[:40]!r}", value) from None
+
+
+def parse_datetime(field: str, value: object) -> datetime | None:
+    """An ISO 8601 timestamp; naive ones are Personio local time (Europe/Berlin)."""
+    if _is_empty(value):
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(f"{field}: expected a timestamp, got {type(value).__name__}", value)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _Invalid(f"{field}: invalid timestamp {value[:40]!r}", value) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=PERSONIO_TZ)
+
+
+def _object_name(field: str, value: object) -> str | None:
+    if _is_empty(value):
+        return None
+    if isinstance(value, str):
+        # Tolerate a plain name (older responses and hand-made fixtures do this).
+        return value.strip() or None
+    if isinstance(value, dict):
+        attrs = value.get("attributes")
+        name = attrs.get("name") if isinstance(attrs, dict) else value.get("name")
+        if name is None:
+            return None
+        if isinstance(name, str):
+            return name.strip() or None
+    raise _Invalid(f"{field}: expected a typed object with a name", value)
+
+
+def custom_value(value: object, attr_type: str | None = None) -> str | None:
+    """Normalise a custom attribute value to one string, or None when unset."""
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if attr_type == "date" and _DATE_RE.match(text):
+            return text[:10]
+        return text or None
+    if isinstance(value, list):
+        # `tags` attributes: a list of options (strings, or objects with a name).
+        parts = [p for p in (custom_value(v) for v in value) if p]
+        return ", ".join(parts) or None
+    if isinstance(value, dict):
+        attrs = value.get("attributes")
+        name = attrs.get("name") if isinstance(attrs, dict) else value.get("name")
+        if isinstance(name, str):
+            return name.strip() or None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _parse_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def parse_employee(raw: object, labels: Mapping[str, str] | None = None) -> EmployeeRecord:
+    """Parse one `{"type": "Employee", "attributes": {...}}` item; never raises.
+
+    `labels` maps `dynamic_N` keys to labels (from the attributes endpoint) for records that
+    arrive without a label. Anything unreadable becomes a `BadRecord` with the reason.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("attributes"), dict):
+        return BadRecord(None, "employee item without an attributes object", _excerpt(raw))
+    attrs: dict[str, Any] = raw["attributes"]
+
+    def value_of(key: str) -> object:
+        entry = attrs.get(key)
+        # Each attribute is wrapped as {"label", "value", ...}; tolerate a bare value.
+        return entry.get("value") if isinstance(entry, dict) else entry
+
+    personio_id = _parse_id(value_of("id"))
+    if personio_id is None:
+        return BadRecord(None, "missing or invalid id", _excerpt(attrs.get("id")))
+
+    try:
+        fields: dict[str, Any] = {
+            "first_name": _text("first_name", value_of("first_name")),
+            "last_name": _text("last_name", value_of("last_name")),
+            "email": _text("email", value_of("email")),
+            "status": (_text("status", value_of("status")) or "").lower() or None,
+            "employment_type": _text("employment_type", value_of("employment_type")),
+            "gender": _text("gender", value_of("gender")),
+            "hire_date": parse_date("hire_date", value_of("hire_date")),
+            "termination_date": parse_date("termination_date", value_of("termination_date")),
+            "subcompany": _object_name("subcompany", value_of("subcompany")),
+            "last_modified_at": parse_datetime("last_modified_at", value_of("last_modified_at")),
+        }
+        custom: dict[str, str | None] = {}
+        present: set[str] = set()
+        for key, entry in attrs.items():
+            if not key.startswith(CUSTOM_PREFIX):
+                present.add(key)
+                continue
+            label = entry.get("label") if isinstance(entry, dict) else None
+            if not isinstance(label, str) or not label.strip():
+                label = (labels or {}).get(key, key)
+            label = label.strip()
+            attr_type = entry.get("type") if isinstance(entry, dict) else None
+            value = entry.get("value") if isinstance(entry, dict) else entry
+            if label in custom:
+                # Two custom attributes with one label are ambiguous in Personio's UI as well;
+                # keep the first and make the second reachable by its key.
+                label = f"{label} ({key})"
+            custom[label] = custom_value(value, attr_type if isinstance(attr_type, str) else None)
+            present.add(label)
+    except _Invalid as exc:
+        return BadRecord(personio_id, exc.reason, _excerpt(exc.raw))
+    return PersonioEmployee(id=personio_id, custom=custom, present=frozenset(present), **fields)
+
+
+def parse_attribute(raw: object) -> AttributeInfo | None:
+    """One item of `GET /v1/company/employees/attributes`; None when it has no key."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
+        return None
+    options = raw.get("options") or []
+    return AttributeInfo(
+        key=raw["key"],
+        label=str(raw.get("label") or raw["key"]),
+        type=str(raw.get("type") or "standard"),
+        universal_id=raw["universal_id"] if isinstance(raw.get("universal_id"), str) else None,
+        options=tuple(o for o in (custom_value(x) for x in options) if o is not None)
+        if isinstance(options, list)
+        else (),
+    )
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """The paging envelope of one `GET /v1/company/employees` response."""
+
+    total_elements: int | None
+    total_pages: int | None
+    current_page: int | None
+    items: list[Any]
+
+
+def parse_page(payload: object) -> PageInfo:
+    """Split a list response into metadata and raw items; ValueError when it is not one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ValueError("employees response without a data list")
+    meta = payload.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+
+    def as_int(key: str) -> int | None:
+        v = meta.get(key)
+        return _parse_id(v)
+
+    return PageInfo(
+        total_elements=as_int("total_elements"),
+        total_pages=as_int("total_pages"),
+        current_page=as_int("current_page"),
+        items=payload["data"],
+    )
