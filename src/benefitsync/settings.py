@@ -233,6 +233,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "benefitsync <no-reply@benefi
 PERSONIO_BASE_URL = env_str("PERSONIO_BASE_URL", "https://api.personio.de")
 PERSONIO_PARTNER_ID = env_str("PERSONIO_PARTNER_ID")
 PERSONIO_APP_ID = env_str("PERSONIO_APP_ID")
+# Keyword arguments for every PersonioClient (tests shrink the retry waits here).
+PERSONIO_CLIENT_OPTIONS: dict[str, Any] = {}
 SYNC_RUN_RETENTION_DAYS = env_int("SYNC_RUN_RETENTION_DAYS", 90, minimum=1)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 900, minimum=30)
 

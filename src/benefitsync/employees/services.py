@@ -31,9 +31,7 @@ def company_today(company: Company, now: dt.datetime | None = None) -> dt.date:
 
 
 @transaction.atomic
-def do_create_employee(
-    company: Company, *, acting_user: User | None, **fields: Any
-) -> Employee:
+def do_create_employee(company: Company, *, acting_user: User | None, **fields: Any) -> Employee:
     """Create an employee by hand (source: manual)."""
     employee = Employee(company=company, source=EmployeeSource.MANUAL, **fields)
     employee.full_clean(exclude=["company", "user"])
@@ -90,7 +88,7 @@ def do_mark_leaving(
 
 @transaction.atomic
 def do_undo_leaving(employee: Employee, *, acting_user: User | None) -> Employee:
-    """The leaving date was removed before it took effect: Active again, leaving-rule ends undone."""
+    """The leaving date was removed before it took effect: Active again; leaving ends undone."""
     if employee.status != EmployeeStatus.LEAVING:
         raise ActionRefused("Only a planned leaving can be undone.")
     employee.leaving_date = None
@@ -125,16 +123,12 @@ def do_complete_leaving(company: Company, *, today: dt.date) -> list[int]:
             Employee.objects.filter(pk__in=due).update(
                 status=EmployeeStatus.LEFT, left_at=timezone.now(), updated_at=timezone.now()
             )
-            audit.record(
-                "employee.left", company=company, actor=None, target="", employees=due
-            )
+            audit.record("employee.left", company=company, actor=None, target="", employees=due)
     return due
 
 
 @transaction.atomic
-def do_terminate_now(
-    employee: Employee, *, today: dt.date, acting_user: User | None
-) -> Employee:
+def do_terminate_now(employee: Employee, *, today: dt.date, acting_user: User | None) -> Employee:
     """Immediate termination by the HR admin (SPEC §4.5): only without a voucher selected for the
     current month; the employee is Left at once and every benefit ends now."""
     current = Month.of(today)
@@ -160,3 +154,27 @@ def do_terminate_now(
         target=f"employee:{employee.pk}",
     )
     return employee
+
+
+def sync_mark_leaving(months: dict[int, Month]) -> None:
+    """Bulk Leaving planned for a sync, in the caller's transaction: employee id → last working
+    month (already computed by the leaving rules). Every benefit ends with that month."""
+    by_month: dict[Month, list[int]] = {}
+    for employee_id, month in months.items():
+        by_month.setdefault(month, []).append(employee_id)
+    now = timezone.now()
+    for month, ids in by_month.items():
+        Employee.objects.filter(pk__in=ids).update(
+            status=EmployeeStatus.LEAVING, last_working_month=month.first_day, updated_at=now
+        )
+        benefit_services.end_benefits_for_leaving(ids, month)
+
+
+def sync_undo_leaving(employee_ids: list[int]) -> None:
+    """Bulk: the leaving date was removed in Personio; Active again, leaving-rule ends undone."""
+    if not employee_ids:
+        return
+    Employee.objects.filter(pk__in=employee_ids, status=EmployeeStatus.LEAVING).update(
+        status=EmployeeStatus.ACTIVE, last_working_month=None, updated_at=timezone.now()
+    )
+    benefit_services.undo_leaving_ends(employee_ids)

@@ -1,0 +1,84 @@
+"""`benefitsync sync SLUG [--dry-run] [--json]` — synchronize a company now, in this process.
+
+JSON output (stable): {"run": id|null, "company": slug, "outcome": "succeeded|partly_failed|failed|
+held|dry_run", "counts": {...}, "hold_reasons": [...], "message": str, "requests": n,
+"rate_limited": n}; with --dry-run also "actions": [{"action", "personio_id", "employee_id",
+"changes", "message"}].
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from benefitsync.companies.cli import company_by_slug
+from benefitsync.integrations.personio import sync
+from benefitsync.integrations.personio.errors import PersonioError
+from benefitsync.integrations.personio.models import Trigger
+
+
+class Command(BaseCommand):
+    help = "Synchronize a company with Personio now (or only show the plan with --dry-run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        company = company_by_slug(options["slug"])
+        if options["dry_run"]:
+            try:
+                plan, reasons = sync.dry_run(company)
+            except (PersonioError, sync.NotConnected) as exc:
+                raise CommandError(str(exc)) from None
+            result: dict[str, Any] = {
+                "run": None,
+                "company": company.slug,
+                "outcome": "dry_run",
+                "counts": plan.counts(),
+                "hold_reasons": reasons,
+                "message": "",
+                "actions": [
+                    {
+                        "action": kind,
+                        "personio_id": getattr(a, "personio_id", None),
+                        "employee_id": getattr(a, "employee_id", None),
+                        "changes": changes,
+                        "message": message,
+                    }
+                    for a in plan.actions
+                    for kind, changes, message, _error in [sync.describe(a)]
+                ],
+            }
+        else:
+            try:
+                run = sync.request_sync(company, Trigger.COMMAND, enqueue=False)
+            except sync.AlreadyRunning as exc:
+                raise CommandError(str(exc)) from None
+            run = sync.execute_run(run.pk)
+            result = {
+                "run": run.pk,
+                "company": company.slug,
+                "outcome": run.status,
+                "counts": run.counts,
+                "hold_reasons": run.hold_reasons,
+                "message": run.message,
+                "requests": run.requests,
+                "rate_limited": run.rate_limited,
+            }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+            return
+        self.stdout.write(
+            f"{result['outcome']}: "
+            + ", ".join(f"{k} {v}" for k, v in result["counts"].items() if v)
+        )
+        for reason in result["hold_reasons"]:
+            self.stdout.write(f"  held: {reason}")
+        if result["message"]:
+            self.stdout.write(f"  {result['message']}")
+        if result["outcome"] == "failed":
+            raise CommandError("the synchronization failed")

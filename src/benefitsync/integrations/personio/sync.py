@@ -1,0 +1,653 @@
+"""The imperative shell around `reconcile()`: fetch, snapshot, reconcile, guard, apply.
+
+Contract of a run:
+- One run per company at a time: the `one_sync_in_progress_per_company` partial unique index
+  admits one queued-or-running run, across processes and machines. A worker that dies leaves a
+  run whose heartbeat stops; `reap_stale_runs` marks it interrupted after the lease
+  (`SYNC_LEASE_SECONDS`), which frees the company.
+- Applied fully or not at all: the whole plan is written in one transaction with bulk writes;
+  unchanged employees are not written. A run that fails before or during apply changes nothing.
+- A plan that looks wrong (`reconcile.hold_reasons`) is kept on the run as `held`, not applied,
+  until an HR admin confirms (re-checked against the current state) or discards it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from benefitsync.employees import services as employee_services
+from benefitsync.employees.models import Employee, EmployeeSource
+from benefitsync.integrations.personio import reconcile as rc
+from benefitsync.integrations.personio.client import Credentials, PersonioClient
+from benefitsync.integrations.personio.errors import (
+    AuthenticationError,
+    PersonioError,
+)
+from benefitsync.integrations.personio.mapping import Labels, map_all
+from benefitsync.integrations.personio.models import (
+    PersonioIntegration,
+    RunStatus,
+    SyncEvent,
+    SyncRun,
+)
+from benefitsync.lib import crypto
+from benefitsync.lib.months import Month
+
+if TYPE_CHECKING:
+    from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
+    from benefitsync.integrations.personio.schemas import EmployeeRecord
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+
+
+class AlreadyRunning(Exception):
+    """A sync of this company is queued or running; the existing run is attached."""
+
+    def __init__(self, run: SyncRun | None) -> None:
+        super().__init__("A synchronization of this company is already running.")
+        self.run = run
+
+
+class NotConnected(Exception):
+    """The company has no usable Personio credentials."""
+
+
+# --- building blocks ------------------------------------------------------------------------------
+
+
+def make_client(integration: PersonioIntegration) -> PersonioClient:
+    """The one place a Personio client is built from stored credentials."""
+    if not integration.client_id or not integration.client_secret_encrypted:
+        raise NotConnected("Personio is not connected for this company.")
+    secret = crypto.decrypt(integration.client_secret_encrypted)
+    return client_for(
+        Credentials(integration.client_id, secret),
+        integration.base_url or settings.PERSONIO_BASE_URL,
+    )
+
+
+def client_for(credentials: Credentials, base_url: str) -> PersonioClient:
+    return PersonioClient(
+        credentials,
+        base_url=base_url,
+        partner_id=settings.PERSONIO_PARTNER_ID or None,
+        app_id=settings.PERSONIO_APP_ID or None,
+        **settings.PERSONIO_CLIENT_OPTIONS,
+    )
+
+
+def labels_of(integration: PersonioIntegration) -> Labels:
+    return Labels.parse(
+        integration.personnel_number_labels,
+        integration.marital_status_labels,
+        integration.opt_in_label,
+    )
+
+
+def policy_of(integration: PersonioIntegration) -> rc.Policy:
+    return rc.Policy(
+        company_filter=rc.CompanyFilter.of(
+            integration.filter_email_domains,
+            integration.filter_company_names,
+            integration.filter_opt_in,
+        ),
+        auto_invite=integration.auto_invite,
+    )
+
+
+_SNAPSHOT_FIELDS = ("id", "personio_id", "status", "last_working_month", "missing_from_personio")
+
+
+def snapshot(company: Company) -> list[rc.LocalEmployee]:
+    """Every employee of the company, as plain values (one query, no model instances)."""
+    names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
+    rows = Employee.objects.filter(company=company).values_list(*names)
+    result = []
+    for row in rows.iterator(chunk_size=5000):
+        lwm = row[3]
+        result.append(
+            rc.LocalEmployee(
+                id=row[0],
+                personio_id=row[1],
+                status=row[2],
+                last_working_month=None if lwm is None else Month.of(lwm),
+                missing=row[4],
+                fields=dict(zip(rc.SYNCED_FIELDS, row[5:], strict=True)),
+            )
+        )
+    return result
+
+
+def today_for(company: Company) -> dt.date:
+    return employee_services.company_today(company)
+
+
+@dataclasses.dataclass
+class Fetched:
+    remote: list[rc.RemoteEmployee]
+    skipped: list[rc.Skip]
+    delivered: frozenset[str]
+    stats: dict[str, Any]
+
+
+def fetch(
+    integration: PersonioIntegration, on_progress: Callable[[int], None] | None = None
+) -> Fetched:
+    """Read every employee from Personio (raises the client's typed errors)."""
+    with make_client(integration) as client:
+
+        def records() -> Iterator[EmployeeRecord]:
+            for n, record in enumerate(client.iter_employees(), start=1):
+                if on_progress is not None and n % 100 == 0:
+                    on_progress(n)
+                yield record
+
+        remote, skipped, delivered = map_all(records(), labels_of(integration))
+        return Fetched(remote, skipped, delivered, client.stats.as_dict())
+
+
+def plan_for(
+    company: Company, integration: PersonioIntegration, fetched: Fetched
+) -> tuple[rc.Plan, list[str]]:
+    """Reconcile and guard: the plan and the reasons to hold it (empty: apply)."""
+    local = snapshot(company)
+    plan = rc.reconcile(
+        fetched.remote,
+        local,
+        policy_of(integration),
+        today_for(company),
+        bad_records=fetched.skipped,
+    )
+    previous = integration.last_attributes
+    reasons = rc.hold_reasons(
+        plan,
+        active_count=sum(1 for e in local if e.status != rc.LEFT),
+        previous_attributes=None if previous is None else frozenset(previous),
+        delivered_attributes=fetched.delivered,
+    )
+    return plan, reasons
+
+
+# --- requesting and claiming runs -----------------------------------------------------------------
+
+
+def request_sync(
+    company: Company,
+    trigger: str,
+    *,
+    acting_user: User | None = None,
+    enqueue: bool = True,
+) -> SyncRun:
+    """Queue a sync of `company` (raises AlreadyRunning when one is queued or running).
+
+    The run row is the claim: the partial unique index lets exactly one in-progress run exist.
+    The job is enqueued after commit, so a worker never looks for a row that is not there yet.
+    """
+    reap_stale_runs(company=company)
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(company=company, trigger=trigger, requested_by=acting_user)
+    except IntegrityError:
+        raise AlreadyRunning(in_progress(company)) from None
+    if enqueue:
+        from benefitsync.integrations.personio import tasks
+
+        transaction.on_commit(lambda: tasks.run_sync(run.pk))
+    return run
+
+
+def in_progress(company: Company) -> SyncRun | None:
+    return SyncRun.objects.filter(
+        company=company, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).first()
+
+
+def _claim(run_id: int) -> bool:
+    now = timezone.now()
+    return (
+        SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+        )
+        == 1
+    )
+
+
+def _heartbeat(run_id: int) -> bool:
+    """Refresh the lease; False when the run was taken from us (reaped as interrupted)."""
+    return (
+        SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def reap_stale_runs(*, company: Company | None = None, now: dt.datetime | None = None) -> int:
+    """Mark runs whose worker stopped sending heartbeats as interrupted (frees their company)."""
+    moment = now or timezone.now()
+    cutoff = moment - dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    stale = SyncRun.objects.filter(
+        Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=RunStatus.QUEUED, queued_at__lt=cutoff)
+    )
+    if company is not None:
+        stale = stale.filter(company=company)
+    return stale.update(
+        status=RunStatus.INTERRUPTED,
+        finished_at=moment,
+        message="The worker stopped before the run finished; nothing was applied.",
+    )
+
+
+# --- executing a run ------------------------------------------------------------------------------
+
+
+def execute_run(run_id: int) -> SyncRun:
+    """Carry out a queued run (called by the worker). Never raises for Personio trouble: the
+    outcome is recorded on the run."""
+    if not _claim(run_id):
+        return SyncRun.objects.get(pk=run_id)
+    run = SyncRun.objects.select_related("company").get(pk=run_id)
+    company = run.company
+    integration = PersonioIntegration.objects.filter(company=company).first()
+    last_beat = time.monotonic()
+
+    def progress(n: int) -> None:
+        nonlocal last_beat
+        if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+            last_beat = time.monotonic()
+            if not _heartbeat(run_id):
+                raise RunLost()
+
+    try:
+        if integration is None or not integration.is_connected:
+            raise NotConnected("Personio is not connected for this company.")
+        fetched = fetch(integration, progress)
+        _heartbeat(run_id)
+        plan, reasons = plan_for(company, integration, fetched)
+    except RunLost:
+        return SyncRun.objects.get(pk=run_id)
+    except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
+        return _fail(run, integration, exc)
+
+    run.requests = fetched.stats["requests"]
+    run.rate_limited = fetched.stats["rate_limited"]
+    run.attributes = sorted(fetched.delivered)
+    if reasons:
+        return _hold(run, plan, reasons)
+    apply(run, plan, attributes=fetched.delivered)
+    _succeeded(integration)
+    return run
+
+
+class RunLost(Exception):
+    """Our run was reaped (we were too slow); stop without writing."""
+
+
+def _fail(run: SyncRun, integration: PersonioIntegration | None, exc: Exception) -> SyncRun:
+    message = getattr(exc, "message", None) or str(exc)
+    run.status = RunStatus.FAILED
+    run.finished_at = timezone.now()
+    run.message = message
+    run.save(update_fields=["status", "finished_at", "message"])
+    if integration is not None:
+        from benefitsync.integrations.personio import services
+
+        services.record_failure(
+            integration, message, needs_reconnect=isinstance(exc, AuthenticationError)
+        )
+    log.warning("sync failed company=%s run=%s: %s", run.company_id, run.pk, message)
+    return run
+
+
+def _succeeded(integration: PersonioIntegration | None) -> None:
+    if integration is not None and integration.consecutive_failures:
+        PersonioIntegration.objects.filter(pk=integration.pk).update(
+            consecutive_failures=0, failure_notified_at=None
+        )
+
+
+def _hold(run: SyncRun, plan: rc.Plan, reasons: list[str]) -> SyncRun:
+    run.status = RunStatus.HELD
+    run.finished_at = timezone.now()
+    run.hold_reasons = reasons
+    run.plan = plan_to_json(plan)
+    run.counts = plan.counts()
+    run.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "hold_reasons",
+            "plan",
+            "counts",
+            "requests",
+            "rate_limited",
+            "attributes",
+        ]
+    )
+    log.info("sync held company=%s run=%s: %s", run.company_id, run.pk, "; ".join(reasons))
+    return run
+
+
+# --- applying a plan ------------------------------------------------------------------------------
+
+
+def apply(
+    run: SyncRun,
+    plan: rc.Plan,
+    *,
+    attributes: frozenset[str] | None,
+    final_status: str | None = None,
+) -> SyncRun:
+    """Write the whole plan in one transaction; unchanged employees are not written."""
+    company = run.company
+    with transaction.atomic():
+        created = _apply_creates(company, plan.of(rc.Create))
+        touched = _apply_updates(plan.of(rc.Update))
+        employee_services.sync_mark_leaving(
+            {a.employee_id: a.last_working_month for a in plan.of(rc.MarkLeaving)}
+            | {a.employee_id: a.last_working_month for a in plan.of(rc.MoveLeaving)}
+        )
+        employee_services.sync_undo_leaving([a.employee_id for a in plan.of(rc.UndoLeaving)])
+        now = timezone.now()
+        flags = plan.of(rc.FlagMissing)
+        if flags:
+            Employee.objects.filter(pk__in=[a.employee_id for a in flags]).update(
+                missing_from_personio=True, missing_since=now, updated_at=now
+            )
+        unflags = plan.of(rc.Unflag)
+        if unflags:
+            Employee.objects.filter(pk__in=[a.employee_id for a in unflags]).update(
+                missing_from_personio=False, missing_since=None, updated_at=now
+            )
+        invited = _apply_invites(plan.of(rc.Invite), created)
+        SyncEvent.objects.bulk_create(_events(run, plan, created), batch_size=1000)
+
+        counts = plan.counts()
+        counts["invited"] = invited
+        counts["employees_written"] = len(
+            touched
+            | set(created.values())
+            | {a.employee_id for a in plan.actions if hasattr(a, "employee_id")}
+        )
+        run.counts = counts
+        run.status = final_status or (
+            RunStatus.PARTLY_FAILED if counts["errors"] else RunStatus.SUCCEEDED
+        )
+        run.finished_at = timezone.now()
+        if attributes is not None:
+            PersonioIntegration.objects.filter(company=company).update(
+                last_attributes=sorted(attributes)
+            )
+        run.save()
+    log.info("sync applied company=%s run=%s counts=%s", company.pk, run.pk, counts)
+    return run
+
+
+def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]:
+    """Bulk-create new employees; returns Personio ID → employee id."""
+    objs = [
+        Employee(
+            company=company,
+            source=EmployeeSource.PERSONIO,
+            personio_id=c.personio_id,
+            status=c.status,
+            last_working_month=None
+            if c.last_working_month is None
+            else c.last_working_month.first_day,
+            **{k: ("" if v is None and k not in _DATE_FIELDS else v) for k, v in c.fields.items()},
+        )
+        for c in creates
+    ]
+    Employee.objects.bulk_create(objs, batch_size=1000)
+    if objs and objs[0].pk is None:  # a backend without RETURNING: read the ids back
+        ids = dict(
+            Employee.objects.filter(
+                company=company, personio_id__in=[c.personio_id for c in creates]
+            ).values_list("personio_id", "pk")
+        )
+        return {int(k): v for k, v in ids.items()}
+    return {int(o.personio_id): o.pk for o in objs if o.personio_id is not None}
+
+
+_DATE_FIELDS = frozenset({"hire_date", "leaving_date"})
+
+
+def _apply_updates(updates: list[rc.Update]) -> set[int]:
+    if not updates:
+        return set()
+    employees = Employee.objects.select_for_update().in_bulk([u.employee_id for u in updates])
+    fields: set[str] = set()
+    for u in updates:
+        employee = employees[u.employee_id]
+        for name, (_old, new) in u.changes.items():
+            value = "" if new is None and name not in _DATE_FIELDS else new
+            setattr(employee, name, value)
+            fields.add(name)
+        if u.link:
+            employee.personio_id = u.personio_id
+            employee.source = EmployeeSource.PERSONIO
+            fields.update({"personio_id", "source"})
+    fields.add("updated_at")
+    for employee in employees.values():
+        employee.updated_at = timezone.now()
+    Employee.objects.bulk_update(list(employees.values()), sorted(fields), batch_size=500)
+    return set(employees)
+
+
+def _apply_invites(invites: list[rc.Invite], created: dict[int, int]) -> int:
+    if not invites:
+        return 0
+    from benefitsync.invitations import services as invitations
+
+    employees = Employee.objects.in_bulk([created[i.personio_id] for i in invites])
+    for employee in employees.values():
+        # Inside the apply transaction: the outbox row commits with the employee or not at all,
+        # and its unique key makes a retried run send nothing twice.
+        invitations.do_invite(employee, acting_user=None)
+    return len(employees)
+
+
+def _events(run: SyncRun, plan: rc.Plan, created: dict[int, int]) -> Iterator[SyncEvent]:
+    for action in plan.actions:
+        employee_id = getattr(action, "employee_id", None)
+        pid = getattr(action, "personio_id", None)
+        if isinstance(action, rc.Create):
+            employee_id = created.get(action.personio_id)
+        kind, changes, message, error = describe(action)
+        yield SyncEvent(
+            run=run,
+            company_id=run.company_id,
+            employee_id=employee_id,
+            personio_id=pid,
+            action=kind,
+            changes=changes,
+            message=message,
+            error=error,
+        )
+
+
+def describe(action: rc.Action) -> tuple[str, dict[str, Any], str, bool]:
+    match action:
+        case rc.Create(fields=fields, status=status, last_working_month=month):
+            changes = {k: [None, _plain(v)] for k, v in fields.items()}
+            msg = f"last working month {month}" if month else ""
+            return "create", changes, msg if status != rc.ACTIVE else "", False
+        case rc.Update(changes=changes, link=link):
+            return (
+                "update",
+                {k: [_plain(o), _plain(n)] for k, (o, n) in changes.items()},
+                "linked to Personio" if link else "",
+                False,
+            )
+        case rc.MarkLeaving(last_working_month=month):
+            return "mark_leaving", {"last_working_month": [None, str(month)]}, "", False
+        case rc.MoveLeaving(old_month=old, last_working_month=new):
+            return "move_leaving", {"last_working_month": [_plain(old), str(new)]}, "", False
+        case rc.UndoLeaving():
+            return "undo_leaving", {}, "leaving date removed in Personio", False
+        case rc.FlagMissing(reason=reason):
+            return "flag_missing", {}, reason, False
+        case rc.Unflag():
+            return "unflag", {}, "delivered by Personio again", False
+        case rc.Skip(reason=reason, error=error):
+            return "skip", {}, reason, error
+        case rc.Invite():
+            return "invite", {}, "invitation e-mail queued", False
+    raise TypeError(action)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | Month):
+        return str(value) if isinstance(value, Month) else value.isoformat()
+    return value
+
+
+# --- held runs ------------------------------------------------------------------------------------
+
+
+def confirm_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
+    """Apply a held run's kept plan, re-checked against the current state: actions whose
+    employee changed since the preview are dropped and reported as skips."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().select_related("company").get(pk=run.pk)
+        if run.status != RunStatus.HELD or run.plan is None:
+            raise ValueError("Only a held run can be confirmed.")
+        if in_progress(run.company) is not None:
+            raise AlreadyRunning(in_progress(run.company))
+        plan = recheck(plan_from_json(run.plan), snapshot(run.company))
+        apply(
+            run,
+            plan,
+            attributes=frozenset(run.attributes or []),
+            final_status=RunStatus.APPLIED,
+        )
+        run.message = f"Confirmed by {acting_user or 'the system'}"
+        run.save(update_fields=["message"])
+    return run
+
+
+def discard_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
+    updated = SyncRun.objects.filter(pk=run.pk, status=RunStatus.HELD).update(
+        status=RunStatus.DISCARDED, message=f"Discarded by {acting_user or 'the system'}"
+    )
+    if not updated:
+        raise ValueError("Only a held run can be discarded.")
+    run.refresh_from_db()
+    return run
+
+
+def recheck(plan: rc.Plan, local: Iterable[rc.LocalEmployee]) -> rc.Plan:
+    """Keep the actions whose preconditions still hold in the current state."""
+    by_id = {e.id: e for e in local}
+    pids = {e.personio_id for e in by_id.values() if e.personio_id is not None}
+    emails = {e.email for e in by_id.values() if e.email}
+    kept: list[rc.Action] = []
+    for action in plan.actions:
+        stale = False
+        match action:
+            case rc.Create(personio_id=pid, fields=fields):
+                stale = pid in pids or rc.email_key(fields.get("email")) in emails
+            case rc.Update(employee_id=eid, changes=changes):
+                e = by_id.get(eid)
+                stale = e is None or any(
+                    rc._norm(e.fields.get(k)) != rc._norm(old) for k, (old, _new) in changes.items()
+                )
+            case rc.MarkLeaving(employee_id=eid):
+                stale = eid not in by_id or by_id[eid].status != rc.ACTIVE
+            case rc.MoveLeaving(employee_id=eid, old_month=old):
+                e = by_id.get(eid)
+                stale = e is None or e.status != rc.LEAVING or e.last_working_month != old
+            case rc.UndoLeaving(employee_id=eid):
+                stale = eid not in by_id or by_id[eid].status != rc.LEAVING
+            case rc.FlagMissing(employee_id=eid) | rc.Unflag(employee_id=eid):
+                stale = eid not in by_id
+        if stale:
+            kept.append(rc.Skip(getattr(action, "personio_id", None), "changed since the preview"))
+        else:
+            kept.append(action)
+    return rc.Plan(kept, plan.unchanged, plan.filtered_out, plan.remote_total)
+
+
+# --- plan (de)serialization: a held run keeps its plan as JSON ------------------------------------
+
+_KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        rc.Create,
+        rc.Update,
+        rc.MarkLeaving,
+        rc.MoveLeaving,
+        rc.UndoLeaving,
+        rc.FlagMissing,
+        rc.Unflag,
+        rc.Skip,
+        rc.Invite,
+    )
+}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Month):
+        return {"$month": str(value)}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$month" in value:
+            return Month.parse(value["$month"])
+        if "$date" in value:
+            return dt.date.fromisoformat(value["$date"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+def plan_to_json(plan: rc.Plan) -> dict[str, Any]:
+    return {
+        "actions": [
+            {"kind": type(a).__name__}
+            | {f.name: _encode(getattr(a, f.name)) for f in dataclasses.fields(a)}
+            for a in plan.actions
+        ],
+        "unchanged": plan.unchanged,
+        "filtered_out": plan.filtered_out,
+        "remote_total": plan.remote_total,
+    }
+
+
+def plan_from_json(data: dict[str, Any]) -> rc.Plan:
+    actions = []
+    for item in data["actions"]:
+        values = {k: _decode(v) for k, v in item.items() if k != "kind"}
+        actions.append(_KINDS[item["kind"]](**values))
+    return rc.Plan(actions, data["unchanged"], data["filtered_out"], data["remote_total"])
+
+
+def dry_run(company: Company) -> tuple[rc.Plan, list[str]]:
+    """What the next sync would do, without writing anything."""
+    integration = PersonioIntegration.objects.get(company=company)
+    if not integration.is_connected:
+        raise NotConnected("Personio is not connected for this company.")
+    return plan_for(company, integration, fetch(integration))
