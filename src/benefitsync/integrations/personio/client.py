@@ -23,8 +23,10 @@ about Personio's behaviour, and why:
   remaining pages are fetched by a few threads (never faster than the limiter allows) and yielded
   in order, with at most `2 * max_concurrency` pages buffered.
 - **Data changing mid-listing**: offset paging over a changing list can skip or repeat an
-  employee. A pass is accepted only when every page reported the same `total_elements` and the
-  pass saw that many distinct records; otherwise the listing restarts from offset 0 (at most
+  employee. Pages are requested with a one-record overlap (offsets 0, 99, 198, ...; about 1 %
+  more requests), and a pass is accepted only when each page starts with the record the previous
+  page ended with, every page reported the same `total_elements`, and the pass saw that many
+  distinct records; otherwise the listing restarts from offset 0 (at most
   `max_restarts` times), yielding only ids not yielded before. So no employee is lost or yielded
   twice; an employee that changed between passes is delivered in the version first seen.
 - **Partner headers** `X-Personio-Partner-ID` / `X-Personio-App-ID` in UPPER_SNAKE_CASE
@@ -144,6 +146,17 @@ def clear_token_cache() -> None:
     """Forget every cached token (tests; also after a credential is disconnected)."""
     with _TOKENS_LOCK:
         _TOKENS.clear()
+
+
+_STEP = PAGE_SIZE - 1  # offsets advance by 99 so consecutive pages share one record
+
+
+def _raw_id(item: object) -> object:
+    """The id of a raw list item, or None, for the overlap check (no full parse needed)."""
+    try:
+        return item["attributes"]["id"]["value"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
 
 
 class _StopAtDeadline(stop_base):
@@ -374,11 +387,18 @@ class PersonioClient:
                 page = self._fetch_page(offset, params)
                 yield from self._records(page, labels, yielded, pass_ids)
             return True
+        # Pages overlap by one record (offsets 0, 99, 198, ...): page k must start with the
+        # record page k-1 ended with, which detects any insert/delete that shifted the list
+        # between the two fetches, even when the total stayed the same.
         changed = False
-        offsets = range(PAGE_SIZE, total, PAGE_SIZE)
+        prev_last = _raw_id(first.items[-1]) if len(first.items) == PAGE_SIZE else None
+        offsets = range(_STEP, max(_STEP, total - 1), _STEP)
         for page in self._pages_in_order(offsets, params):
             if page.total_elements != total:
                 changed = True
+            if prev_last is not None and (not page.items or _raw_id(page.items[0]) != prev_last):
+                changed = True
+            prev_last = _raw_id(page.items[-1]) if len(page.items) == PAGE_SIZE else None
             yield from self._records(page, labels, yielded, pass_ids)
         return not changed and len(pass_ids) >= total
 
