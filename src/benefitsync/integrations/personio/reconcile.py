@@ -326,16 +326,19 @@ def reconcile(
         for e in local
         if e.email and (e.personio_id is None or e.personio_id not in remote_ids)
     }
-    shared = _shared_emails(remote)
-    taken_emails = {e.email: e.id for e in local if e.email}
-    seen_local: set[int] = set()
+    unique: list[RemoteEmployee] = []
     seen_remote: set[int] = set()
-
     for r in remote:
         if r.personio_id in seen_remote:
             plan.actions.append(Skip(r.personio_id, "delivered twice by Personio"))
-            continue
-        seen_remote.add(r.personio_id)
+        else:
+            seen_remote.add(r.personio_id)
+            unique.append(r)
+    shared = _shared_emails(unique)
+    taken_emails = {e.email: e.id for e in local if e.email}
+    seen_local: set[int] = set()
+
+    for r in unique:
         match = by_pid.get(r.personio_id)
         link = False
         if match is None and r.email:

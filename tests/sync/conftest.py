@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import LazySettings
+
+from benefitsync.companies.models import Company
+from benefitsync.integrations.personio import services
+from benefitsync.integrations.personio.models import PersonioIntegration, SyncRun
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sync import execute_run, request_sync
+
+
+@pytest.fixture
+def fast_client(settings: LazySettings) -> None:
+    # Real retries and limiter, with waits shrunk so fault tests take milliseconds.
+    settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
+
+
+@pytest.fixture
+def sandbox(fast_client: None) -> Iterator[SandboxHandle]:
+    with running_sandbox(employees=40, seed=3) as handle:
+        yield handle
+
+
+@pytest.fixture
+def company(db: Any) -> Company:
+    return Company.objects.create(name="Nordlicht GmbH", slug="nordlicht")
+
+
+@pytest.fixture
+def connected(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
+    return services.do_connect_personio(
+        company,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        base_url=sandbox.base_url,
+        acting_user=None,
+        first_sync=False,
+    )
+
+
+def sync_now(company: Company, trigger: str = "manual") -> SyncRun:
+    """Queue and execute a run in this process, as a worker would."""
+    run = request_sync(company, trigger, enqueue=False)
+    return execute_run(run.pk)
