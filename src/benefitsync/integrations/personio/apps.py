@@ -8,3 +8,6 @@ class PersonioConfig(AppConfig):
     label = "personio"
     verbose_name = "Personio integration"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from benefitsync.integrations.personio import signals  # noqa: F401 - connects receivers
