@@ -33,7 +33,7 @@ def free_port() -> int:
 @contextmanager
 def sandbox_process(employees: int, extra: list[str]) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own module
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -182,7 +182,8 @@ def main() -> None:
     vendor = connection.vendor
     print(f"\nSync benchmark: {args.employees} employees, {vendor}, sandbox without latency")
     print(
-        f"{'phase':<28} {'wall s':>8} {'× fetch':>8} {'rows written':>13} {'queries':>8} {'peak RSS MB':>12}"
+        f"{'phase':<28} {'wall s':>8} {'x fetch':>8} {'rows written':>13} {'queries':>8} "
+        f"{'peak RSS MB':>12}"
     )
     for label, wall, written, q, rss in rows:
         print(
