@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -180,7 +181,9 @@ def create_app(state: SandboxState) -> Starlette:
                 parsed = await request.json()
                 body = parsed if isinstance(parsed, dict) else {}
             else:
-                body = dict(await request.form())
+                # application/x-www-form-urlencoded, parsed by hand (no python-multipart needed).
+                raw = (await request.body()).decode()
+                body = {k: v[0] for k, v in parse_qs(raw).items()}
         except (ValueError, UnicodeDecodeError):
             body = {}
         client_id, secret = str(body.get("client_id") or ""), str(body.get("client_secret") or "")
