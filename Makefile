@@ -26,7 +26,7 @@ run: install
 ## Start the scale mode locally: PostgreSQL + Redis, gunicorn web, 2 workers (see docs/operations.md).
 run-scale: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 $(BIN)/benefitsync migrate --noinput
-	DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 $(BIN)/benefitsync run-scale
+	DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 $(BIN)/benefitsync run --scale
 
 ## The whole suite: lint, type check, tests on SQLite, and (in CI or when reachable) on PostgreSQL.
 test: install lint typecheck browser test-sqlite test-postgres

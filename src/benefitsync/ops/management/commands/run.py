@@ -22,16 +22,40 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-port", type=int, default=8900)
         parser.add_argument("--sandbox-employees", type=int, default=60)
         parser.add_argument("--no-sandbox", action="store_true")
+        parser.add_argument(
+            "--scale",
+            action="store_true",
+            help="gunicorn web + 2 worker processes (one runs the scheduler); for PostgreSQL+Redis",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = [sys.executable, "-m", "benefitsync"]
         env = dict(os.environ)
         if not options["no_sandbox"]:
             env.setdefault("PERSONIO_BASE_URL", f"http://127.0.0.1:{options['sandbox_port']}")
-        commands = {
-            "web": [*base, "runserver", f"{options['host']}:{options['port']}", "--noreload"],
-            "worker": [*base, "run_huey"],
-        }
+        bind = f"{options['host']}:{options['port']}"
+        commands: dict[str, list[str]]
+        if options["scale"]:
+            commands = {
+                "web": [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "benefitsync.wsgi",
+                    "-w",
+                    "2",
+                    "-b",
+                    bind,
+                ],
+                "worker-1": [*base, "run_huey"],
+                # Only one process runs the periodic scheduler; the others just work the queue.
+                "worker-2": [*base, "run_huey", "--no-periodic"],
+            }
+        else:
+            commands = {
+                "web": [*base, "runserver", bind, "--noreload"],
+                "worker": [*base, "run_huey"],
+            }
         if not options["no_sandbox"]:
             commands["sandbox"] = [
                 *base,
