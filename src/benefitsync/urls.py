@@ -10,15 +10,18 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from benefitsync import views
+from benefitsync.api.employee import api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("", include("benefitsync.accounts.urls")),
     path("companies/", include("benefitsync.companies.urls")),
     path("c/<slug:slug>/employees/", include("benefitsync.employees.urls")),
+    path("c/<slug:slug>/employees/", include("benefitsync.employees.urls_actions")),
     path("c/<slug:slug>/benefits/", include("benefitsync.benefits.urls")),
     path("c/<slug:slug>/personio/", include("benefitsync.integrations.personio.urls")),
     path("me/", include("benefitsync.employee_area.urls")),
+    path("api/", api.urls),
     path("support/", include("benefitsync.support.urls")),
     path("admin/", admin.site.urls),
 ]

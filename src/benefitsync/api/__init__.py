@@ -1,1 +1,2 @@
-"""The JSON API for the employee app (django-ninja, OpenAPI schema at /api/docs)."""
+"""The JSON API for the employee app (django-ninja; OpenAPI schema at /api/openapi.json, docs at
+/api/docs). Session auth, CSRF on unsafe methods; see `benefitsync.api.employee`."""

@@ -126,3 +126,35 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} {self.amount} € {self.month:%Y-%m}"
+
+
+class TotalKind(models.TextChoices):
+    VOUCHER = "voucher", _("Vouchers issued")
+    MEAL = "meal", _("Meal allowance reimbursed")
+    INTERNET = "internet", _("Internet allowance reimbursed")
+    MOBILITY = "mobility", _("Mobility reimbursed")
+
+
+class MonthlyTotal(models.Model):
+    """Anonymous accounting totals per company, month and benefit kind.
+
+    Updated when a voucher code is issued or a receipt approved; holds no reference to a person,
+    so erasing an employee (GDPR) leaves the company's books unchanged.
+    """
+
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("benefit"), max_length=20, choices=TotalKind.choices)
+    amount = models.DecimalField(_("amount (EUR)"), max_digits=12, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        ordering = ["-month", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "month", "kind"], name="monthly_total_once_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.month:%Y-%m}: {self.count} × = {self.amount} €"

@@ -5,9 +5,12 @@ state change). Each is atomic, takes `acting_user` (None = the system) and write
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from benefitsync.audit import services as audit
@@ -178,3 +181,110 @@ def sync_undo_leaving(employee_ids: list[int]) -> None:
         status=EmployeeStatus.ACTIVE, last_working_month=None, updated_at=timezone.now()
     )
     benefit_services.undo_leaving_ends(employee_ids)
+
+
+def _scrub(value: Any, needles: list[str]) -> Any:
+    """`value` (JSON) with every string that mentions one of `needles` replaced."""
+    if isinstance(value, str):
+        low = value.lower()
+        return "[erased]" if any(n in low for n in needles) else value
+    if isinstance(value, list):
+        return [_scrub(v, needles) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, needles) for k, v in value.items()}
+    return value
+
+
+@transaction.atomic
+def do_delete_employee(employee: Employee, *, acting_user: User | None) -> None:
+    """GDPR erasure of one employee (SPEC §6).
+
+    Deleted: the Employee row and everything cascading from it (benefits, vouchers, receipts,
+    invitations; other apps scrub their traces in a `pre_delete` receiver, so this deletes through
+    the ORM), receipt files (after commit), queued and sent e-mails to the address. The login is
+    anonymised and deactivated (its id stays so audit events keep their actor id); a login that is
+    also an HR admin or support account is only unlinked. Audit events about the person keep ids
+    only. The anonymous `benefits.MonthlyTotal` rows are untouched, so the books do not change.
+    """
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from benefitsync.audit.models import AuditEvent
+    from benefitsync.benefits.models import Receipt
+    from benefitsync.invitations.models import OutboundEmail
+
+    employee = Employee.objects.select_for_update().select_related("company", "user").get(
+        pk=employee.pk
+    )
+    company = employee.company
+    pk = employee.pk
+    user = employee.user
+    addresses = {a.lower() for a in (employee.email, user.email if user else "") if a}
+    # Very short names would match unrelated text; the full name and address still catch them.
+    needles = sorted(
+        {
+            n.lower()
+            for n in (employee.full_name, employee.first_name, employee.last_name)
+            if len(n) >= 3
+        }
+        | addresses
+    )
+    files = [
+        name
+        for name in Receipt.objects.filter(employee=employee).values_list("file", flat=True)
+        if name
+    ]
+
+    # E-mails: the invitation outbox rows by key, and anything else addressed to the person.
+    outbox = OutboundEmail.objects.filter(key__startswith=f"invite:{pk}:")
+    for address in addresses:
+        outbox = outbox | OutboundEmail.objects.filter(to__iexact=address)
+    outbox.delete()
+
+    # Django admin history names the object in `object_repr`.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Employee), object_id=str(pk)
+    ).update(object_repr=f"employee #{pk}", change_message="")
+
+    employee.delete()
+
+    if user is not None:
+        if user.is_staff or user.memberships.exists():
+            pass  # the person's other role keeps its login; only the link went with the row
+        else:
+            user.email = f"erased-{user.pk}@invalid"
+            user.first_name = ""
+            user.last_name = ""
+            user.is_active = False
+            user.set_unusable_password()
+            user.save()
+
+    # Audit events: those about the person keep their ids only; any other event of the company
+    # that mentions the name or address (say, in free text) loses that text. JSON may store
+    # non-ASCII escaped, so both spellings are searched.
+    about = AuditEvent.objects.filter(company=company, target=f"employee:{pk}")
+    about.update(details={})
+    mentions = AuditEvent.objects.annotate(text=Cast("details", TextField())).filter(
+        company=company
+    )
+    query = None
+    for needle in needles:
+        for spelling in {needle, json.dumps(needle)[1:-1]}:
+            q = Q(text__icontains=spelling) | Q(target__icontains=spelling)
+            query = q if query is None else query | q
+    if query is not None:
+        for event in mentions.filter(query):
+            event.details = _scrub(event.details, needles)
+            if any(n in event.target.lower() for n in needles):
+                event.target = ""
+            event.save(update_fields=["details", "target"])
+
+    audit.record("employee.delete", company=company, actor=acting_user, target=f"employee:{pk}")
+
+    def delete_files() -> None:
+        for name in files:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files)

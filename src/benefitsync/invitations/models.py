@@ -37,6 +37,9 @@ class OutboundEmail(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A sender claims a row (conditional update) before handing it to the mail backend, so two
+    # workers never send the same row; a claim older than OUTBOX_CLAIM_SECONDS is a dead worker's.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 

@@ -1,0 +1,167 @@
+"""Receipts for reimbursement benefits (meal, internet, mobility): submission and HR decision.
+
+Files are checked by their content (magic bytes), not their name, and stored through Django's
+storage API under a random name: the uploaded file name may carry the person's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from benefitsync.audit import services as audit
+from benefitsync.benefits.models import (
+    REIMBURSEMENT_TYPES,
+    EmployeeBenefit,
+    Receipt,
+    ReceiptStatus,
+)
+from benefitsync.benefits.vouchers import add_to_total
+from benefitsync.employees import rules
+from benefitsync.employees.models import Employee
+from benefitsync.employees.services import ActionRefused
+from benefitsync.lib.months import Month
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from benefitsync.accounts.models import User
+
+# Magic bytes → extension. Only these three types are accepted (issue 6).
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+)
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "RECEIPT_MAX_BYTES", 10 * 1024 * 1024))
+
+
+def sniff(head: bytes) -> str | None:
+    """The file type from its first bytes: "pdf", "jpg", "png", or None."""
+    for signature, extension in _SIGNATURES:
+        if head.startswith(signature):
+            return extension
+    return None
+
+
+def read_checked(upload: UploadedFile) -> tuple[bytes, str]:
+    """The file's content and extension, or ActionRefused when too large or of another type."""
+    limit = max_bytes()
+    if upload.size is not None and upload.size > limit:
+        raise ActionRefused(
+            _("The file is too large (at most %(mb)s MB).") % {"mb": limit // 2**20}
+        )
+    upload.seek(0)
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise ActionRefused(
+            _("The file is too large (at most %(mb)s MB).") % {"mb": limit // 2**20}
+        )
+    extension = sniff(content[:16])
+    if extension is None:
+        raise ActionRefused(_("Please upload a PDF, JPEG or PNG file."))
+    return content, extension
+
+
+def reimbursement_benefits_in(employee: Employee, month: Month) -> list[EmployeeBenefit]:
+    return [
+        b
+        for b in EmployeeBenefit.objects.filter(employee=employee, kind__in=REIMBURSEMENT_TYPES)
+        if b.is_active_in(month)
+    ]
+
+
+@transaction.atomic
+def do_submit_receipt(
+    employee: Employee,
+    *,
+    benefit: EmployeeBenefit,
+    month: Month,
+    amount: Decimal,
+    upload: UploadedFile,
+    today: dt.date,
+    acting_user: User | None,
+) -> Receipt:
+    """Submit a receipt for a reimbursement benefit active in `month` (not a future month).
+
+    Leaving planned: months up to the last working month; Left: refused (SPEC §4.3, §6).
+    """
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    decision = rules.check(
+        rules.Action.SUBMIT_RECEIPT,
+        status=employee.status,
+        today=today,
+        last_month=employee.lwm,
+        month=month,
+    )
+    if not decision:
+        raise ActionRefused(decision.reason)
+    if month > Month.of(today):
+        raise ActionRefused(_("Receipts can be submitted for this month or earlier months only."))
+    if benefit.employee_id != employee.pk or benefit.kind not in REIMBURSEMENT_TYPES:
+        raise ActionRefused(_("This benefit is not reimbursed against receipts."))
+    if not benefit.is_active_in(month):
+        raise ActionRefused(_("The benefit is not active in %(month)s.") % {"month": str(month)})
+    if amount <= 0:
+        raise ActionRefused(_("The amount must be positive."))
+    if amount > Decimal("99999.99"):
+        raise ActionRefused(_("The amount is too large."))
+    content, extension = read_checked(upload)
+    receipt = Receipt(
+        company_id=employee.company_id,
+        employee=employee,
+        benefit=benefit,
+        month=month.first_day,
+        amount=amount,
+    )
+    receipt.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
+    try:
+        receipt.save()
+    except Exception:
+        receipt.file.delete(save=False)
+        raise
+    audit.record(
+        "receipt.submit",
+        company=employee.company,
+        actor=acting_user,
+        target=f"employee:{employee.pk}",
+        receipt=receipt.pk,
+        month=str(month),
+    )
+    return receipt
+
+
+@transaction.atomic
+def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | None) -> Receipt:
+    """The HR admin approves or rejects a submitted receipt; an approval adds to the anonymous
+    monthly totals. A decided receipt stays decided."""
+    receipt = Receipt.objects.select_for_update().select_related("benefit").get(pk=receipt.pk)
+    if receipt.status != ReceiptStatus.SUBMITTED:
+        raise ActionRefused(_("This receipt has already been decided."))
+    receipt.status = ReceiptStatus.APPROVED if approve else ReceiptStatus.REJECTED
+    receipt.decided_at = timezone.now()
+    receipt.save(update_fields=["status", "decided_at"])
+    if approve:
+        add_to_total(
+            receipt.company_id, Month.of(receipt.month), receipt.benefit.kind, receipt.amount
+        )
+    audit.record(
+        "receipt.decide",
+        company=receipt.company,
+        actor=acting_user,
+        target=f"employee:{receipt.employee_id}",
+        receipt=receipt.pk,
+        status=receipt.status,
+    )
+    return receipt

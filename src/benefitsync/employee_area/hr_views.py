@@ -1,0 +1,171 @@
+"""HR-admin actions on one employee: immediate termination, GDPR deletion, (re-)invitation, and
+the decision on a receipt. Each is a confirmation page (GET) and the action (POST with CSRF);
+the page shows up front whether the rules allow it and why not.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
+from benefitsync.benefits.receipts import do_decide_receipt
+from benefitsync.benefits.vouchers import provider_name
+from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.employees import rules
+from benefitsync.employees.models import Employee
+from benefitsync.employees.services import (
+    ActionRefused,
+    company_today,
+    do_delete_employee,
+    do_terminate_now,
+)
+from benefitsync.invitations.models import Invitation
+from benefitsync.invitations.services import InvitationRefused, do_invite
+from benefitsync.lib.months import Month
+
+
+def _employee(request: HttpRequest, slug: str, pk: int) -> Employee:
+    company = resolve_company(request, slug)
+    return get_object_or_404(Employee.objects.select_related("company"), pk=pk, company=company)
+
+
+def _detail(employee: Employee) -> HttpResponse:
+    return redirect("employees:detail", slug=employee.company.slug, pk=employee.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def terminate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Immediate termination (SPEC §4.5): refused while a voucher is selected for this month."""
+    employee = _employee(request, slug, pk)
+    today = company_today(employee.company)
+    current = Month.of(today)
+    blocking = VoucherSelection.objects.filter(employee=employee, month=current.first_day).first()
+    decision = rules.check(
+        rules.Action.TERMINATE_NOW,
+        status=employee.status,
+        today=today,
+        has_voucher_this_month=blocking is not None,
+    )
+    refusal = decision.reason
+    if request.method == "POST":
+        try:
+            do_terminate_now(employee, today=today, acting_user=acting_user(request))
+        except ActionRefused as error:
+            refusal = str(error)
+        else:
+            messages.success(request, _("The employee has left as of now; all benefits ended."))
+            return _detail(employee)
+    return render(
+        request,
+        "employee_actions/terminate.html",
+        {
+            "employee": employee,
+            "refusal": refusal,
+            "blocking": blocking,
+            "blocking_provider": provider_name(blocking.provider) if blocking else "",
+            "current": current,
+        },
+        status=409 if refusal and request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GDPR erasure of the employee, after advising to tell them first (vouchers)."""
+    employee = _employee(request, slug, pk)
+    if request.method == "POST":
+        name = employee.full_name
+        do_delete_employee(employee, acting_user=acting_user(request))
+        # The name is shown once to the HR admin who did it; it is not stored anywhere.
+        messages.success(request, _("%(name)s has been deleted.") % {"name": name})
+        return redirect("employees:list", slug=slug)
+    unredeemed = VoucherSelection.objects.filter(
+        employee=employee, issued_at__isnull=False, redeemed_at__isnull=True
+    ).count()
+    return render(
+        request,
+        "employee_actions/delete.html",
+        {"employee": employee, "unredeemed": unredeemed},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Send the invitation e-mail, or a new link when one was sent before."""
+    employee = _employee(request, slug, pk)
+    resend = Invitation.objects.filter(employee=employee).exists()
+    refusal = ""
+    if request.method == "POST":
+        try:
+            do_invite(employee, acting_user=acting_user(request), resend=resend)
+        except InvitationRefused as error:
+            refusal = str(error)
+        else:
+            messages.success(request, _("The invitation e-mail is on its way."))
+            return _detail(employee)
+    elif not employee.email:
+        refusal = _("The employee has no e-mail address.")
+    elif employee.user_id is not None:
+        refusal = _("The employee has already signed up.")
+    return render(
+        request,
+        "employee_actions/invite.html",
+        {"employee": employee, "resend": resend, "refusal": refusal},
+        status=409 if refusal and request.method == "POST" else 200,
+    )
+
+
+def _receipt(request: HttpRequest, slug: str, pk: int) -> Receipt:
+    company = resolve_company(request, slug)
+    return get_object_or_404(
+        Receipt.objects.select_related("employee", "benefit", "employee__company"),
+        pk=pk,
+        company=company,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def receipt_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Approve or reject a submitted receipt (POST decision=approve|reject)."""
+    receipt = _receipt(request, slug, pk)
+    refusal = ""
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        if decision not in {"approve", "reject"}:
+            refusal = _("Please approve or reject the receipt.")
+        else:
+            try:
+                do_decide_receipt(
+                    receipt, approve=decision == "approve", acting_user=acting_user(request)
+                )
+            except ActionRefused as error:
+                refusal = str(error)
+            else:
+                messages.success(request, _("Decision saved."))
+                return _detail(receipt.employee)
+    elif receipt.status != ReceiptStatus.SUBMITTED:
+        refusal = _("This receipt has already been decided.")
+    return render(
+        request,
+        "employee_actions/receipt_decide.html",
+        {"receipt": receipt, "employee": receipt.employee, "refusal": refusal},
+        status=409 if refusal and request.method == "POST" else 200,
+    )
+
+
+@login_required
+def receipt_file(request: HttpRequest, slug: str, pk: int) -> FileResponse:
+    """The receipt file for the HR admin (media files are never served publicly)."""
+    receipt = _receipt(request, slug, pk)
+    if not receipt.file:
+        raise Http404
+    return FileResponse(receipt.file.open("rb"), as_attachment=False)
