@@ -15,6 +15,7 @@ from benefitsync.api.employee import api
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("", include("benefitsync.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("companies/", include("benefitsync.companies.urls")),
     path("c/<slug:slug>/employees/", include("benefitsync.employees.urls")),
     path("c/<slug:slug>/employees/", include("benefitsync.employees.urls_actions")),

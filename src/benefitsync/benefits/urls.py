@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from benefitsync.benefits import views
 
 app_name = "benefits"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("employee/<int:employee_id>/add/", views.benefit_add, name="add"),
+    path("<int:pk>/edit/", views.benefit_edit, name="edit"),
+    path("<int:pk>/end/", views.benefit_end, name="end"),
+]

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from benefitsync.employees import views
 
 app_name = "employees"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.employee_list, name="list"),
+    path("new/", views.employee_create, name="create"),
+    path("<int:pk>/", views.employee_detail, name="detail"),
+    path("<int:pk>/edit/", views.employee_edit, name="edit"),
+]

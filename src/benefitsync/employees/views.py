@@ -1,0 +1,232 @@
+"""The employee pages of the employer portal: list, detail, create and edit by hand.
+
+Every view resolves its company through `companies.views.resolve_company` (404 for outsiders) and
+every queryset is filtered by that company.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from benefitsync.benefits.models import EmployeeBenefit, EndReason
+from benefitsync.companies.models import Company
+from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.employees import rules
+from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
+from benefitsync.employees.models import PERSONIO_FIELDS, Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
+from benefitsync.lib.months import Month
+
+PAGE_SIZE = 50
+# More words than this in a search are ignored: each word adds a condition over four columns.
+MAX_SEARCH_TERMS = 5
+LIST_FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "personnel_number",
+    "status",
+    "last_working_month",
+    "invitation_state",
+    "missing_from_personio",
+    "source",
+)
+FORM_FIELDS = tuple(EmployeeForm.base_fields)
+
+
+def personio_connected(company: Company) -> bool:
+    """Is the company's Personio integration connected (Personio fields are then read-only)?"""
+    # TODO(sync): ask the Personio integration
+    del company
+    return False
+
+
+def readonly_fields(company: Company, employee: Employee | None) -> tuple[str, ...]:
+    """The fields the portal must not change: those Personio delivers, for employees that come
+    from Personio, while the integration is connected (SPEC §3). Hand-made employees stay
+    editable until a sync links them."""
+    if employee is None or not personio_connected(company):
+        return ()
+    if employee.source != EmployeeSource.PERSONIO and employee.personio_id is None:
+        return ()
+    return PERSONIO_FIELDS
+
+
+def search_employees(company: Company, *, q: str = "", status: str = "") -> QuerySet[Employee]:
+    """The company's employees matching every word of `q` (in first or last name, e-mail or
+    personnel number) and `status`, in list order."""
+    employees = Employee.objects.filter(company=company)
+    if status:
+        employees = employees.filter(status=status)
+    for term in q.split()[:MAX_SEARCH_TERMS]:
+        employees = employees.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(personnel_number__icontains=term)
+        )
+    return employees
+
+
+def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> QuerySet[Employee]:
+    # A correlated subquery, not a JOIN + GROUP BY: the database evaluates it only for the rows of
+    # the page after LIMIT, so a page costs the same with 50 or 20,000 employees.
+    day = month.first_day
+    active = (
+        EmployeeBenefit.objects.filter(employee=OuterRef("pk"), start_month__lte=day)
+        .filter(Q(end_month__isnull=True) | Q(end_month__gte=day))
+        .order_by()
+        .values("employee")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return employees.annotate(
+        active_benefits=Coalesce(
+            Subquery(active, output_field=IntegerField()), Value(0), output_field=IntegerField()
+        )
+    )
+
+
+@login_required
+def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    form = EmployeeSearchForm(request.GET)
+    q = status = ""
+    if form.is_valid():
+        q = form.cleaned_data["q"].strip()
+        status = form.cleaned_data["status"]
+    today = company_today(company)
+    employees = _with_active_benefit_count(
+        search_employees(company, q=q, status=status).only(*LIST_FIELDS), Month.of(today)
+    )
+    page = Paginator(employees, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = Employee.objects.filter(company=company).aggregate(
+        all=Count("pk"),
+        **{value: Count("pk", filter=Q(status=value)) for value in EmployeeStatus.values},
+    )
+    tabs = [("", _("All"), counts["all"])] + [
+        (value, label, counts[value]) for value, label in EmployeeStatus.choices
+    ]
+    return render(
+        request,
+        "employees/list.html",
+        {"form": form, "page": page, "q": q, "status": status, "tabs": tabs},
+    )
+
+
+@dataclass(frozen=True)
+class BenefitRow:
+    benefit: EmployeeBenefit
+    state: str
+    active_now: bool
+
+
+def _benefit_state(benefit: EmployeeBenefit, current: Month) -> tuple[str, bool]:
+    start = Month.of(benefit.start_month)
+    end = None if benefit.end_month is None else Month.of(benefit.end_month)
+    if end is not None and end < start:
+        return _("Never started"), False
+    if end is not None and end < current:
+        return _("Ended with %(month)s") % {"month": end}, False
+    if start > current:
+        return _("Starts %(month)s") % {"month": start}, False
+    if end is not None:
+        return _("Active until %(month)s") % {"month": end}, True
+    return _("Active"), True
+
+
+@login_required
+def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    company = resolve_company(request, slug)
+    employee = get_object_or_404(Employee, company=company, pk=pk)
+    today = company_today(company)
+    current = Month.of(today)
+    rows = [
+        BenefitRow(benefit, *_benefit_state(benefit, current))
+        for benefit in EmployeeBenefit.objects.filter(company=company, employee=employee)
+    ]
+    decision = rules.check(
+        rules.Action.CONFIGURE_BENEFIT, status=employee.status, today=today, last_month=employee.lwm
+    )
+    return render(
+        request,
+        "employees/detail.html",
+        {
+            "employee": employee,
+            "benefit_rows": rows,
+            "can_configure": decision.allowed,
+            "configure_refusal": decision.reason,
+            "can_edit": True,
+            "personio_connected": personio_connected(company),
+            "readonly": readonly_fields(company, employee),
+            "leaving_end_reason": EndReason.LEAVING,
+        },
+    )
+
+
+def _form_errors_from(form: EmployeeForm, error: ValidationError) -> None:
+    """Show a model validation error of a service on the form (field errors where they belong)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@login_required
+def employee_create(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    form = EmployeeForm(request.POST if request.method == "POST" else None, company=company)
+    if request.method == "POST" and form.is_valid():
+        try:
+            employee = do_create_employee(
+                company, acting_user=acting_user(request), **form.cleaned_data
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("%(name)s was created.") % {"name": employee.full_name})
+            return redirect("employees:detail", slug=company.slug, pk=employee.pk)
+    return render(request, "employees/form.html", {"form": form, "employee": None})
+
+
+@login_required
+def employee_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    company = resolve_company(request, slug)
+    employee = get_object_or_404(Employee, company=company, pk=pk)
+    readonly = readonly_fields(company, employee)
+    initial = {name: getattr(employee, name) for name in FORM_FIELDS}
+    form = EmployeeForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        company=company,
+        employee_id=employee.pk,
+        readonly=readonly,
+    )
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        changes = {name: cleaned[name] for name in form.changed_data if name not in readonly}
+        try:
+            if changes:
+                do_update_employee(employee, changes, acting_user=acting_user(request))
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("employees:detail", slug=company.slug, pk=employee.pk)
+    return render(
+        request,
+        "employees/form.html",
+        {"form": form, "employee": employee, "readonly": readonly},
+    )

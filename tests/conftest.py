@@ -1,0 +1,75 @@
+"""Shared fixtures: two companies and the personas of the persona tests.
+
+- `company_a`, `company_b`: two tenants;
+- `hr_a`, `hr_b`: HR admins of A and of B;
+- `employee_a`: a user linked to an Employee of A (`employee_a.employee`);
+- `support`: platform support staff (uses the back office);
+- `client_for(persona)`: a test client logged in as that user (None: anonymous).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+# Read by benefitsync.settings, which pytest-django imports after the conftest files: fast password
+# hashing, e-mails kept in memory, Huey tasks run inline.
+os.environ.setdefault("BENEFITSYNC_FAST_PASSWORD_HASHER", "true")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("HUEY_IMMEDIATE", "true")
+
+import pytest
+from django.test import Client
+
+from benefitsync.accounts.models import User
+from benefitsync.companies.models import Company
+from tests.factories import make_company, make_employee, make_hr_admin, make_user
+
+ClientFor = Callable[[User | None], Client]
+
+
+@pytest.fixture
+def company_a(db: None) -> Company:
+    return make_company("Alpha GmbH", slug="alpha")
+
+
+@pytest.fixture
+def company_b(db: None) -> Company:
+    return make_company("Beta AG", slug="beta")
+
+
+@pytest.fixture
+def hr_a(company_a: Company) -> User:
+    return make_hr_admin(company_a, email="hr@alpha.example")
+
+
+@pytest.fixture
+def hr_b(company_b: Company) -> User:
+    return make_hr_admin(company_b, email="hr@beta.example")
+
+
+@pytest.fixture
+def employee_a(company_a: Company) -> User:
+    user = make_user("anna@alpha.example")
+    make_employee(
+        company_a, first_name="Anna", last_name="Alpha", email="anna@alpha.example", user=user
+    )
+    return user
+
+
+@pytest.fixture
+def support(db: None) -> User:
+    return make_user("support@benefitsync.example", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for(db: None) -> ClientFor:
+    """`client_for(user)` logs `user` in on a fresh client; `client_for(None)` is anonymous."""
+
+    def make(user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
