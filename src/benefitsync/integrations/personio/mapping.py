@@ -79,6 +79,9 @@ def _custom(record: PersonioEmployee, labels: Sequence[str]) -> tuple[bool, str 
 
 
 def _clean_text(field: str, value: str | None) -> str:
+    if field == "email" and value and _CONTROL.search(value):
+        # Stripping would turn garbage into a different (or empty) address: refuse instead.
+        raise ValueError("invalid e-mail address")
     text = _CONTROL.sub("", value or "").strip()
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(text) > limit:
