@@ -129,14 +129,13 @@ def build_employee(
             monthly_amount=Decimal(amount),
             start_month=previous.previous().first_day,
         )
-    do_select_voucher(
-        employee, month=previous, provider="rewe", today=day_before, acting_user=None
-    )
+    do_select_voucher(employee, month=previous, provider="rewe", today=day_before, acting_user=None)
     issue_due_vouchers(company, today=day_before)
     if status == "leaving":
         month = lwm or current
-        do_mark_leaving(employee, month.first_day + dt.timedelta(days=14), today=today,
-                        acting_user=None)
+        do_mark_leaving(
+            employee, month.first_day + dt.timedelta(days=14), today=today, acting_user=None
+        )
     elif status == "left":
         do_mark_leaving(employee, previous.last_day, today=day_before, acting_user=None)
         do_complete_leaving(company, today=today)

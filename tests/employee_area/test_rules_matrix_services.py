@@ -1,4 +1,4 @@
-"""The status × action matrix of SPEC §4 and §6, through the service functions (today fixed)."""
+"""The status-by-action matrix of SPEC §4 and §6, through the service functions (today fixed)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_only_active_employees_can_get_a_new_benefit_configured(
     if allowed:
         assert add().kind == BenefitType.INTERNET
     else:
-        with pytest.raises(ActionRefused, match="benefits|left"):
+        with pytest.raises(ActionRefused, match=r"benefits|left"):
             add()
 
 
@@ -115,7 +115,9 @@ def test_voucher_selection_follows_the_status_rules(
         assert not VoucherSelection.objects.filter(employee=employee, month=month.first_day)
 
 
-@pytest.mark.parametrize("case", [ACTIVE, LEAVING_THIS_MONTH, LEFT], ids=["active", "leaving", "left"])
+@pytest.mark.parametrize(
+    "case", [ACTIVE, LEAVING_THIS_MONTH, LEFT], ids=["active", "leaving", "left"]
+)
 def test_vouchers_of_earlier_months_can_be_redeemed_in_every_status(
     make_employee_in: Make, case: tuple[str, Month | None]
 ) -> None:
@@ -179,9 +181,7 @@ def test_an_issued_voucher_cannot_be_changed_but_an_unissued_one_can(
     do_select_voucher(employee, month=CURRENT, provider="rewe", today=TODAY, acting_user=None)
     issue_due_vouchers(employee.company, today=TODAY)
     with pytest.raises(ActionRefused, match="already issued"):
-        do_select_voucher(
-            employee, month=CURRENT, provider="ikea", today=TODAY, acting_user=None
-        )
+        do_select_voucher(employee, month=CURRENT, provider="ikea", today=TODAY, acting_user=None)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,9 @@ def test_immediate_termination_of_someone_who_left_is_refused(make_employee_in: 
         do_terminate_now(employee, today=TODAY, acting_user=None)
 
 
-@pytest.mark.parametrize("case", [ACTIVE, LEAVING_THIS_MONTH, LEFT], ids=["active", "leaving", "left"])
+@pytest.mark.parametrize(
+    "case", [ACTIVE, LEAVING_THIS_MONTH, LEFT], ids=["active", "leaving", "left"]
+)
 def test_an_employee_can_be_deleted_in_every_status(
     make_employee_in: Make, case: tuple[str, Month | None]
 ) -> None:
