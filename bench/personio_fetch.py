@@ -1,0 +1,182 @@
+"""Benchmark: the Personio client fetching all employees from the sandbox over loopback HTTP.
+
+Scenarios (issue 3):
+  (a) no latency, no rate limits: 10,000 and 100,000 employees -> wall time, requests, peak RSS
+  (b) Personio's limits (15/s, 300/min) and 200 ms latency, 10,000 employees -> wall time against
+      the floor the limits set, and the share of 429 answers.
+
+Each scenario runs the sandbox and the client in separate processes (so the client's peak RSS is
+its own), the client streaming records without keeping them. Usage:
+
+    .venv/bin/python bench/personio_fetch.py            # all scenarios, prints a table
+    .venv/bin/python bench/personio_fetch.py --quick    # smaller sizes, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from benefitsync.integrations.personio.client import Credentials, PersonioClient
+from benefitsync.integrations.personio.errors import BadRecord
+from benefitsync.integrations.personio.ratelimit import (
+    PERSONIO_EMPLOYEES_WINDOWS,
+    RateLimiter,
+    Window,
+    floor_seconds,
+)
+from benefitsync.integrations.personio.sandbox.state import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    employees: int
+    limits: bool
+    latency_ms: float
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def worker(base_url: str, limits: bool, concurrency: int) -> dict[str, Any]:
+    """Runs in its own process: fetch everything, report numbers as JSON."""
+    limiter = RateLimiter.personio_employees() if limits else RateLimiter([Window(1_000_000, 1.0)])
+    creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    records = bad = 0
+    started = time.perf_counter()
+    with PersonioClient(
+        creds, base_url=base_url, limiter=limiter, max_concurrency=concurrency, timeout=30
+    ) as client:
+        for record in client.iter_employees():
+            records += 1
+            bad += isinstance(record, BadRecord)
+        wall = time.perf_counter() - started
+        stats = client.stats.as_dict()
+    return {
+        "wall": wall,
+        "records": records,
+        "bad": bad,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "stats": stats,
+    }
+
+
+def run(scenario: Scenario, concurrency: int) -> dict[str, Any]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benefitsync.integrations.personio.sandbox",
+            "--port",
+            str(port),
+            "--employees",
+            str(scenario.employees),
+            "--seed",
+            "1",
+            "--rate-limit",
+            "personio" if scenario.limits else "off",
+            "--latency-ms",
+            str(scenario.latency_ms),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                httpx.get(f"{base}/sandbox", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("sandbox did not start") from None
+                time.sleep(0.2)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                base,
+                "--limits" if scenario.limits else "--no-limits",
+                "--concurrency",
+                str(concurrency),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result: dict[str, Any] = json.loads(out.stdout)
+        result["server"] = httpx.get(f"{base}/sandbox/stats").json()
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", metavar="BASE_URL")
+    parser.add_argument("--limits", action="store_true")
+    parser.add_argument("--no-limits", dest="limits", action="store_false")
+    parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.limits, args.concurrency)))
+        return
+
+    scale = 10 if args.quick else 1
+    scenarios = [
+        Scenario("a: no latency, no limits", 10_000 // scale, False, 0),
+        Scenario("a: no latency, no limits", 100_000 // scale, False, 0),
+        Scenario("b: Personio limits, 200 ms latency", 10_000 // scale, True, 200),
+    ]
+    header = (
+        f"{'scenario':<36} {'employees':>9} {'wall s':>7} {'requests':>8} "
+        f"{'peak RSS MB':>11} {'floor s':>7} {'ratio':>5} {'429 %':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for sc in scenarios:
+        r = run(sc, args.concurrency)
+        stats = r["stats"]
+        requests = stats["requests"]
+        assert r["records"] == sc.employees, r
+        floor = ratio = share = ""
+        if sc.limits:
+            # The limits' floor: the auth round trip, then the minimum employees-endpoint
+            # requests (attributes + one page per 100 employees) paced at 15/s and 300/min,
+            # then the last answer's round trip.
+            rtt = sc.latency_ms / 1000
+            minimum = 1 + -(-sc.employees // 100)
+            f = rtt + floor_seconds(minimum, PERSONIO_EMPLOYEES_WINDOWS) + rtt
+            floor, ratio = f"{f:.2f}", f"{r['wall'] / f:.2f}"
+        server_total = r["server"]["requests"]
+        share = f"{100 * r['server']['rate_limited'] / max(1, server_total):.2f}"
+        print(
+            f"{sc.name:<36} {sc.employees:>9} {r['wall']:>7.2f} {requests:>8} "
+            f"{r['peak_rss_mb']:>11.1f} {floor:>7} {ratio:>5} {share:>6}"
+        )
+
+
+if __name__ == "__main__":
+    main()
