@@ -3,6 +3,7 @@ outside the offered choices still reaches the service and gets the rule's reason
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,27 +15,26 @@ from benefitsync.benefits.vouchers import VOUCHER_PROVIDERS
 from benefitsync.lib.months import Month
 
 
-class MonthField(forms.CharField):
+class MonthField(forms.Field):
     """A month as 'YYYY-MM' → Month."""
 
-    def to_python(self, value: Any) -> Month | None:  # type: ignore[override]  # returns a Month
-        text = super().to_python(value)
+    def to_python(self, value: Any) -> Month | None:
+        text = str(value or "").strip()
         if not text:
             return None
-        try:
-            return Month.parse(text)
-        except ValueError:
-            raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
+        if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", text):
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."))
+        return Month.parse(text)
 
 
 class VoucherSelectForm(forms.Form):
-    month = MonthField(label=_("Month"), max_length=7)
+    month = MonthField(label=_("Month"))
     provider = forms.ChoiceField(label=_("Voucher"), choices=list(VOUCHER_PROVIDERS.items()))
 
 
 class ReceiptForm(forms.Form):
     benefit = forms.IntegerField(label=_("Benefit"), min_value=1)
-    month = MonthField(label=_("Month"), max_length=7)
+    month = MonthField(label=_("Month"))
     amount = forms.DecimalField(
         label=_("Amount (EUR)"),
         min_value=Decimal("0.01"),
