@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if companies:
         return redirect("companies:switch")
     if getattr(request.user, "is_support", False):
-        return redirect("admin:index")
+        return redirect("support:companies")
     if Employee.objects.filter(user=acting_user(request)).exists():
         return redirect(EMPLOYEE_AREA_PATH)
     return render(request, "no_role.html", status=403)

@@ -25,6 +25,7 @@ from benefitsync.employees import rules
 from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
 from benefitsync.employees.models import PERSONIO_FIELDS, Employee, EmployeeSource, EmployeeStatus
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
+from benefitsync.integrations.personio.services import is_connected
 from benefitsync.lib.months import Month
 
 PAGE_SIZE = 50
@@ -47,9 +48,7 @@ FORM_FIELDS = tuple(EmployeeForm.base_fields)
 
 def personio_connected(company: Company) -> bool:
     """Is the company's Personio integration connected (Personio fields are then read-only)?"""
-    # TODO(sync): ask the Personio integration
-    del company
-    return False
+    return is_connected(company)
 
 
 def readonly_fields(company: Company, employee: Employee | None) -> tuple[str, ...]:

@@ -1,0 +1,420 @@
+"""The Personio integration page of the employer portal and the sync history (SPEC §2-4).
+
+Every view resolves its company through `companies.views.resolve_company` (404 for outsiders);
+every state change is a POST that calls one service. The client secret is never rendered.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from benefitsync.companies.models import Company
+from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.employees.models import Employee
+from benefitsync.integrations.personio import reconcile as rc
+from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio.errors import PersonioError
+from benefitsync.integrations.personio.forms import AutoInviteForm, ConnectForm
+from benefitsync.integrations.personio.models import (
+    IN_PROGRESS,
+    IntegrationStatus,
+    RunStatus,
+    SyncEvent,
+    SyncRun,
+    Trigger,
+)
+
+RUNS_PER_PAGE = 50
+# Count keys shown in tables, in this order (the rest stays in the run detail).
+COUNT_KEYS = ("created", "updated", "leaving", "unchanged", "skipped", "errors")
+COUNT_LABELS = {
+    "created": _lazy("created"),
+    "updated": _lazy("updated"),
+    "leaving": _lazy("leaving"),
+    "undone_leaving": _lazy("leaving undone"),
+    "flagged_missing": _lazy("no longer in Personio"),
+    "unflagged": _lazy("back in Personio"),
+    "unchanged": _lazy("unchanged"),
+    "skipped": _lazy("skipped"),
+    "errors": _lazy("errors"),
+    "invited": _lazy("invited"),
+    "filtered_out": _lazy("filtered out"),
+    "remote_total": _lazy("in Personio"),
+}
+FINISHED = frozenset(
+    {
+        RunStatus.SUCCEEDED,
+        RunStatus.PARTLY_FAILED,
+        RunStatus.FAILED,
+        RunStatus.HELD,
+        RunStatus.DISCARDED,
+        RunStatus.INTERRUPTED,
+        RunStatus.APPLIED,
+    }
+)
+
+
+def _page(request: HttpRequest, slug: str) -> HttpResponse:
+    return redirect("personio:integration", slug=slug)
+
+
+def _run_of(company: Company, pk: int) -> SyncRun:
+    return get_object_or_404(SyncRun, company=company, pk=pk)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One line of a plan shown to the HR admin: who, what, and the field changes."""
+
+    kind: str
+    who: str
+    changes: dict[str, Any]
+    message: str
+    error: bool
+
+
+def _plan_rows(
+    company: Company, plan: rc.Plan, kinds: tuple[type, ...] | None = None
+) -> list[PreviewRow]:
+    actions = [a for a in plan.actions if kinds is None or isinstance(a, kinds)]
+    ids = {getattr(a, "employee_id", None) for a in actions} - {None}
+    names = {
+        e.pk: f"{e.full_name} ({e.email})" if e.email else e.full_name
+        for e in Employee.objects.filter(company=company, pk__in=ids)
+    }
+    creates = {a.personio_id: a for a in plan.of(rc.Create)}
+    rows = []
+    for action in actions:
+        kind, changes, message, error = sync.describe(action)
+        employee_id = getattr(action, "employee_id", None)
+        if employee_id is not None:
+            who = names.get(employee_id, f"#{employee_id}")
+        elif (create := creates.get(getattr(action, "personio_id", None) or -1)) is not None:
+            fields = create.fields
+            who = f"{fields.get('first_name', '')} {fields.get('last_name', '')}".strip()
+        else:
+            who = _("Personio ID %(id)s") % {"id": getattr(action, "personio_id", "—")}
+        rows.append(PreviewRow(kind, who, changes, message, error))
+    return rows
+
+
+def run_status_payload(run: SyncRun) -> dict[str, Any]:
+    """What the integration page's poller shows: status, and the counts once done."""
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "done": run.status in FINISHED,
+        "counts": {k: run.counts.get(k, 0) for k in COUNT_KEYS} if run.counts else {},
+        "count_labels": {k: str(COUNT_LABELS[k]) for k in COUNT_KEYS},
+        "message": run.message,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "url": reverse("personio:run", kwargs={"slug": run.company.slug, "pk": run.pk}),
+    }
+
+
+@login_required
+@require_GET
+def integration(request: HttpRequest, slug: str) -> HttpResponse:
+    """Company settings → Personio integration."""
+    company = resolve_company(request, slug)
+    return _render_integration(request, company, ConnectForm())
+
+
+def _render_integration(
+    request: HttpRequest, company: Company, connect_form: ConnectForm, status: int = 200
+) -> HttpResponse:
+    integration = services.integration_for(company)
+    runs = list(SyncRun.objects.filter(company=company)[:5])
+    last_finished = next((r for r in runs if r.status in FINISHED), None)
+    held = SyncRun.objects.filter(company=company, status=RunStatus.HELD).first()
+    held_rows: list[PreviewRow] = []
+    if held is not None and held.plan:
+        held_rows = _plan_rows(
+            company,
+            sync.plan_from_json(held.plan),
+            (rc.MarkLeaving, rc.MoveLeaving, rc.FlagMissing),
+        )
+    attributes = integration.last_attributes or (
+        last_finished.attributes if last_finished else None
+    )
+    missing = (
+        [label for key, label in services.REQUIRED_ATTRIBUTES.items() if key not in attributes]
+        if attributes is not None
+        else []
+    )
+    context = {
+        "integration": integration,
+        "connected": integration.is_connected,
+        "active": integration.status == IntegrationStatus.ACTIVE,
+        "connect_form": connect_form,
+        "auto_invite_form": AutoInviteForm(initial={"enabled": integration.auto_invite}),
+        "current": sync.in_progress(company),
+        "last_run": last_finished,
+        "last_counts": _counts(last_finished),
+        "held": held,
+        "held_rows": held_rows,
+        "attributes": sorted(attributes or []),
+        "missing_attributes": missing,
+        "runs": runs,
+    }
+    return render(request, "personio/integration.html", context, status=status)
+
+
+def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
+    if run is None or not run.counts:
+        return []
+    return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in COUNT_KEYS]
+
+
+@login_required
+@require_POST
+def connect(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    form = ConnectForm(request.POST)
+    if not form.is_valid():
+        return _render_integration(request, company, form, status=400)
+    try:
+        services.do_connect_personio(
+            company,
+            client_id=form.cleaned_data["client_id"],
+            client_secret=form.cleaned_data["client_secret"],
+            acting_user=acting_user(request),
+        )
+    except services.ConnectError as exc:
+        form.add_error(None, exc.message)
+        # A fresh bound form without the secret: the ID stays, the secret is typed again.
+        return _render_integration(request, company, form, status=400)
+    messages.success(request, _("Integration active. The first synchronization has been started."))
+    return _page(request, slug)
+
+
+@login_required
+@require_POST
+def auto_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    form = AutoInviteForm(request.POST)
+    enabled = bool(form.is_valid() and form.cleaned_data["enabled"])
+    services.do_set_auto_invite(company, enabled, acting_user=acting_user(request))
+    messages.success(
+        request,
+        _("New employees will be invited automatically.")
+        if enabled
+        else _("New employees will not be invited automatically."),
+    )
+    return _page(request, slug)
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    if not services.is_connected(company):
+        messages.error(request, _("Connect Personio first."))
+        return _page(request, slug)
+    try:
+        sync.request_sync(company, Trigger.MANUAL, acting_user=acting_user(request))
+    except sync.AlreadyRunning:
+        messages.info(request, _("A synchronization is already running. Its result appears below."))
+    else:
+        messages.success(request, _("Synchronization started."))
+    return _page(request, slug)
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
+    company = resolve_company(request, slug)
+    return JsonResponse(run_status_payload(_run_of(company, pk)))
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    try:
+        services.do_pause_personio(company, acting_user=acting_user(request))
+    except services.ConnectError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Daily synchronization paused."))
+    return _page(request, slug)
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    try:
+        services.do_resume_personio(company, acting_user=acting_user(request))
+    except services.ConnectError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Daily synchronization resumed."))
+    return _page(request, slug)
+
+
+@login_required
+@require_POST
+def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    company = resolve_company(request, slug)
+    run = _run_of(company, pk)
+    try:
+        sync.confirm_held(run, acting_user=acting_user(request))
+    except sync.AlreadyRunning:
+        messages.error(request, _("A synchronization is running; confirm again when it is done."))
+    except ValueError:
+        messages.error(request, _("This run is no longer held."))
+    else:
+        messages.success(request, _("The held synchronization was applied."))
+    return _page(request, slug)
+
+
+@login_required
+@require_POST
+def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    company = resolve_company(request, slug)
+    try:
+        sync.discard_held(_run_of(company, pk), acting_user=acting_user(request))
+    except ValueError:
+        messages.error(request, _("This run is no longer held."))
+    else:
+        messages.success(request, _("The held synchronization was discarded; nothing changed."))
+    return _page(request, slug)
+
+
+@login_required
+@require_GET
+def preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Dry run: what the next sync would do, fetched now, applied never."""
+    company = resolve_company(request, slug)
+    if not services.is_connected(company):
+        messages.error(request, _("Connect Personio first."))
+        return _page(request, slug)
+    error = ""
+    rows: list[PreviewRow] = []
+    reasons: list[str] = []
+    counts: list[tuple[str, int]] = []
+    try:
+        plan, reasons = sync.dry_run(company)
+    except PersonioError as exc:
+        error = _("Personio could not be read: %(error)s") % {"error": exc}
+    else:
+        rows = _plan_rows(company, plan, None)
+        plan_counts = plan.counts()
+        counts = [(str(COUNT_LABELS[k]), plan_counts.get(k, 0)) for k in COUNT_KEYS]
+    return render(
+        request,
+        "personio/preview.html",
+        {"rows": rows, "reasons": reasons, "counts": counts, "error": error},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    if request.method == "POST":
+        services.do_disconnect_personio(company, acting_user=acting_user(request))
+        messages.success(
+            request,
+            _("Personio disconnected. Employees, their benefits and the history are unchanged."),
+        )
+        return _page(request, slug)
+    return render(
+        request,
+        "personio/disconnect.html",
+        {"employee_count": Employee.objects.filter(company=company).count()},
+    )
+
+
+# --- sync history ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest, slug: str) -> HttpResponse:
+    company = resolve_company(request, slug)
+    runs = SyncRun.objects.filter(company=company)[:RUNS_PER_PAGE]
+    return render(
+        request,
+        "personio/runs.html",
+        {
+            "runs": [(run, _counts(run)) for run in runs],
+            "count_labels": [COUNT_LABELS[k] for k in COUNT_KEYS],
+        },
+    )
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    company = resolve_company(request, slug)
+    run = _run_of(company, pk)
+    events = list(
+        SyncEvent.objects.filter(run=run).select_related("employee").order_by("-error", "id")
+    )
+    extra = [
+        (str(COUNT_LABELS.get(k, k)), v)
+        for k, v in (run.counts or {}).items()
+        if k not in COUNT_KEYS
+    ]
+    return render(
+        request,
+        "personio/run_detail.html",
+        {
+            "run": run,
+            "counts": _counts(run),
+            "extra_counts": extra,
+            "events": events,
+            "errors": [e for e in events if e.error],
+            "in_progress": run.status in IN_PROGRESS,
+            # A held run applied nothing: show its kept plan instead of events.
+            "rows": _plan_rows(company, sync.plan_from_json(run.plan), None)
+            if run.status == RunStatus.HELD and run.plan
+            else [],
+        },
+    )
+
+
+@login_required
+@require_GET
+def run_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The run's per-employee changes and errors as CSV (one row per field change)."""
+    company = resolve_company(request, slug)
+    run = _run_of(company, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sync-{company.slug}-{run.pk}.csv"'
+    response.write("\ufeff")  # so spreadsheet programs read the umlauts as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        ["personio_id", "employee", "email", "action", "field", "old", "new", "message", "error"]
+    )
+    for event in SyncEvent.objects.filter(run=run).select_related("employee"):
+        name = event.employee.full_name if event.employee else ""
+        email = event.employee.email if event.employee else ""
+        base = [event.personio_id or "", _csv_safe(name), _csv_safe(email), event.action]
+        tail = [_csv_safe(event.message), "yes" if event.error else ""]
+        if not event.changes:
+            writer.writerow([*base, "", "", "", *tail])
+        for field, (old, new) in event.changes.items():
+            writer.writerow([*base, field, _csv_safe(old), _csv_safe(new), *tail])
+    return response
+
+
+def _csv_safe(value: Any) -> str:
+    # Personio data is outside input: a leading = + - @ would run as a formula in a spreadsheet.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

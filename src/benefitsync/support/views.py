@@ -1,0 +1,159 @@
+"""The support back office: integration health of every company and the company filter.
+
+Support staff only (`user.is_support`); everyone else gets 404, so the back office does not
+reveal that it exists. No client secret is shown here either (SPEC §1, §2.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from benefitsync.companies.models import Company
+from benefitsync.companies.views import acting_user
+from benefitsync.integrations.personio import services
+from benefitsync.integrations.personio.models import (
+    IntegrationStatus,
+    PersonioIntegration,
+    RunStatus,
+    SyncRun,
+)
+from benefitsync.support.forms import CompanyFilterForm, HealthFilterForm
+
+View = Callable[..., HttpResponse]
+BROKEN_RUNS = (RunStatus.FAILED, RunStatus.PARTLY_FAILED, RunStatus.HELD, RunStatus.INTERRUPTED)
+SUCCESS_RUNS = (RunStatus.SUCCEEDED, RunStatus.APPLIED, RunStatus.PARTLY_FAILED)
+DONE_RUNS = (*BROKEN_RUNS, RunStatus.SUCCEEDED, RunStatus.APPLIED, RunStatus.DISCARDED)
+
+
+def support_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_support", False):
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Health:
+    company: Company
+    integration: PersonioIntegration | None
+    last_run: SyncRun | None
+    last_success: SyncRun | None
+    held: bool
+
+    @property
+    def status(self) -> str:
+        return self.integration.status if self.integration else IntegrationStatus.DISCONNECTED
+
+    @property
+    def broken(self) -> bool:
+        return (
+            self.held
+            or self.status == IntegrationStatus.NEEDS_RECONNECT
+            or bool(self.integration and self.integration.consecutive_failures)
+            or (self.last_run is not None and self.last_run.status in BROKEN_RUNS)
+        )
+
+
+def company_health() -> list[Health]:
+    """One row per company. Three queries whatever the number of companies: the latest run
+    and latest success per company are picked in Python from runs ordered newest first."""
+    integrations = {i.company_id: i for i in PersonioIntegration.objects.all()}
+    last: dict[int, SyncRun] = {}
+    success: dict[int, SyncRun] = {}
+    held: set[int] = set()
+    runs = SyncRun.objects.filter(status__in=DONE_RUNS).only(
+        "id", "company_id", "status", "queued_at", "finished_at", "message"
+    )
+    for run in runs.order_by("company_id", "-queued_at", "-id").iterator():
+        last.setdefault(run.company_id, run)
+        if run.status in SUCCESS_RUNS:
+            success.setdefault(run.company_id, run)
+        if run.status == RunStatus.HELD:
+            held.add(run.company_id)
+    return [
+        Health(c, integrations.get(c.pk), last.get(c.pk), success.get(c.pk), c.pk in held)
+        for c in Company.objects.order_by("name")
+    ]
+
+
+@support_required
+@require_GET
+def company_list(request: HttpRequest) -> HttpResponse:
+    form = HealthFilterForm(request.GET)
+    wanted = form.cleaned_data["health"] if form.is_valid() else ""
+    rows = company_health()
+    if wanted == "broken":
+        rows = [r for r in rows if r.broken]
+    elif wanted == "connected":
+        rows = [r for r in rows if r.status != IntegrationStatus.DISCONNECTED]
+    elif wanted == "disconnected":
+        rows = [r for r in rows if r.status == IntegrationStatus.DISCONNECTED]
+    return render(
+        request,
+        "support/companies.html",
+        {"rows": rows, "form": form, "warnings": services.overlap_warnings()},
+    )
+
+
+@support_required
+@require_http_methods(["GET", "POST"])
+def company_filter(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(Company, pk=pk)
+    integration = services.integration_for(company)
+    if request.method == "POST":
+        form = CompanyFilterForm(request.POST)
+        if form.is_valid():
+            try:
+                services.do_set_company_filter(
+                    company,
+                    email_domains=form.cleaned_data["email_domains"],
+                    company_names=form.cleaned_data["company_names"],
+                    opt_in=form.cleaned_data["opt_in"],
+                    acting_user=acting_user(request),
+                )
+            except ValueError as exc:
+                form.add_error("email_domains", str(exc))
+            else:
+                messages.success(request, _("Company filter saved for %(c)s.") % {"c": company})
+                return redirect("support:filter", pk=company.pk)
+    else:
+        form = CompanyFilterForm(
+            initial={
+                "email_domains": "\n".join(integration.filter_email_domains),
+                "company_names": "\n".join(integration.filter_company_names),
+                "opt_in": integration.filter_opt_in,
+            }
+        )
+    names = {company.name}
+    warnings = [w for w in services.overlap_warnings() if names & set(w.companies)]
+    same_account = PersonioIntegration.objects.filter(
+        ~Q(company=company), base_url=integration.base_url
+    ).exclude(status=IntegrationStatus.DISCONNECTED)
+    return render(
+        request,
+        "support/filter.html",
+        {
+            "target": company,
+            "integration": integration,
+            "form": form,
+            "warnings": warnings,
+            "same_account": list(same_account.select_related("company"))
+            if integration.base_url
+            else [],
+        },
+    )
