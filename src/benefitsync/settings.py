@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from benefitsync.lib import crypto
 from benefitsync.lib.datadir import random_secret_key, read_or_create
 from benefitsync.lib.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+from benefitsync.lib.logging import logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = env_path("BENEFITSYNC_DATA_DIR", Path.cwd() / "var")
@@ -236,21 +237,14 @@ PERSONIO_APP_ID = env_str("PERSONIO_APP_ID")
 # Keyword arguments for every PersonioClient (tests shrink the retry waits here).
 PERSONIO_CLIENT_OPTIONS: dict[str, Any] = {}
 SYNC_RUN_RETENTION_DAYS = env_int("SYNC_RUN_RETENTION_DAYS", 90, minimum=1)
-SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 900, minimum=30)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 900, minimum=1)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-    },
-}
+# plain: classic lines; json: one JSON object per line. Both carry company_id and run_id.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+
+# --- Operations ---------------------------------------------------------------------------------
+# Bearer token for /metrics; empty: /metrics is open (keep it on an internal network then).
+METRICS_TOKEN = env_str("METRICS_TOKEN")

@@ -25,4 +25,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),
     path("support/", include("benefitsync.support.urls")),
     path("admin/", admin.site.urls),
+    path("", include("benefitsync.ops.urls")),
 ]
