@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from huey.contrib.djhuey import HUEY
 
 from benefitsync.accounts.models import User
@@ -46,7 +47,10 @@ def _employee_area_settings(settings: Any, tmp_path: Path) -> Iterator[None]:
     settings.TEMPLATES = templates
     immediate = HUEY.immediate
     HUEY.immediate = True
+    # A request with Accept-Language leaves its language active in the thread; start in English.
+    translation.activate("en")
     yield
+    translation.deactivate()
     HUEY.immediate = immediate
 
 
