@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--no-limits", dest="limits", action="store_false")
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("a", "b"), help="run only scenarios a or b")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.limits, args.concurrency)))
@@ -157,6 +158,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for sc in scenarios:
+        if args.only and not sc.name.startswith(args.only):
+            continue
         r = run(sc, args.concurrency)
         stats = r["stats"]
         requests = stats["requests"]
