@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "benefitsync.benefits",
     "benefitsync.invitations",
     "benefitsync.integrations.personio",
+    "benefitsync.support",  # no models: its templates/ are found through APP_DIRS
     "benefitsync.ops",
 ]
 

@@ -7,17 +7,18 @@ every state change is a POST that calls one service. The client secret is never 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
@@ -63,6 +64,34 @@ FINISHED = frozenset(
         RunStatus.APPLIED,
     }
 )
+
+
+View = Callable[..., HttpResponse]
+
+
+def company_view(*methods: str) -> Callable[[View], View]:
+    """Log-in required, then the allowed methods (a 405 is the same for everyone and says
+    nothing about the company, as Django's `require_http_methods` in the other apps), then the
+    company (404 for outsiders)."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return HttpResponseNotAllowed(methods)
+            resolve_company(request, slug)
+            return view(request, slug, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _company(request: HttpRequest) -> Company:
+    """The company `company_view` resolved for this request."""
+    company: Company = request.company  # type: ignore[attr-defined]
+    return company
 
 
 def _page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -125,11 +154,10 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
     }
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def integration(request: HttpRequest, slug: str) -> HttpResponse:
     """Company settings → Personio integration."""
-    company = resolve_company(request, slug)
+    company = _company(request)
     return _render_integration(request, company, ConnectForm())
 
 
@@ -179,10 +207,9 @@ def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
     return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in COUNT_KEYS]
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def connect(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     form = ConnectForm(request.POST)
     if not form.is_valid():
         return _render_integration(request, company, form, status=400)
@@ -201,10 +228,9 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def auto_invite(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     form = AutoInviteForm(request.POST)
     enabled = bool(form.is_valid() and form.cleaned_data["enabled"])
     services.do_set_auto_invite(company, enabled, acting_user=acting_user(request))
@@ -217,10 +243,9 @@ def auto_invite(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     if not services.is_connected(company):
         messages.error(request, _("Connect Personio first."))
         return _page(request, slug)
@@ -233,17 +258,15 @@ def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def run_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     return JsonResponse(run_status_payload(_run_of(company, pk)))
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def pause(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     try:
         services.do_pause_personio(company, acting_user=acting_user(request))
     except services.ConnectError as exc:
@@ -253,10 +276,9 @@ def pause(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def resume(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     try:
         services.do_resume_personio(company, acting_user=acting_user(request))
     except services.ConnectError as exc:
@@ -266,10 +288,9 @@ def resume(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     run = _run_of(company, pk)
     try:
         sync.confirm_held(run, acting_user=acting_user(request))
@@ -282,10 +303,9 @@ def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_POST
+@company_view("POST")
 def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     try:
         sync.discard_held(_run_of(company, pk), acting_user=acting_user(request))
     except ValueError:
@@ -295,11 +315,10 @@ def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _page(request, slug)
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Dry run: what the next sync would do, fetched now, applied never."""
-    company = resolve_company(request, slug)
+    company = _company(request)
     if not services.is_connected(company):
         messages.error(request, _("Connect Personio first."))
         return _page(request, slug)
@@ -322,10 +341,9 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@company_view("GET", "POST")
 def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     if request.method == "POST":
         services.do_disconnect_personio(company, acting_user=acting_user(request))
         messages.success(
@@ -343,10 +361,9 @@ def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
 # --- sync history ---------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     runs = SyncRun.objects.filter(company=company)[:RUNS_PER_PAGE]
     return render(
         request,
@@ -358,10 +375,9 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = _company(request)
     run = _run_of(company, pk)
     events = list(
         SyncEvent.objects.filter(run=run).select_related("employee").order_by("-error", "id")
@@ -389,11 +405,10 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
+@company_view("GET")
 def run_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The run's per-employee changes and errors as CSV (one row per field change)."""
-    company = resolve_company(request, slug)
+    company = _company(request)
     run = _run_of(company, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sync-{company.slug}-{run.pk}.csv"'
