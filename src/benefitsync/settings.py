@@ -7,6 +7,7 @@ directory. `DATABASE_URL` and `REDIS_URL` switch to the scale mode (PostgreSQL, 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not shared-cache memory: tests then see the same locking as production
+            # (WAL + busy timeout) when threads or processes write at once.
+            # One file per test process, so parallel test runs never share a database.
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

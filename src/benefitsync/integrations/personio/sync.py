@@ -50,7 +50,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
+
+
+def heartbeat_seconds() -> float:
+    """How often a running sync renews its lease: well inside SYNC_LEASE_SECONDS."""
+    return min(5.0, settings.SYNC_LEASE_SECONDS / 3)
 
 
 class AlreadyRunning(Exception):
@@ -267,7 +271,7 @@ def execute_run(run_id: int) -> SyncRun:
 
     def progress(n: int) -> None:
         nonlocal last_beat
-        if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+        if time.monotonic() - last_beat >= heartbeat_seconds():
             last_beat = time.monotonic()
             if not _heartbeat(run_id):
                 raise RunLost()
@@ -288,7 +292,10 @@ def execute_run(run_id: int) -> SyncRun:
     run.attributes = sorted(fetched.delivered)
     if reasons:
         return _hold(run, plan, reasons)
-    apply(run, plan, attributes=fetched.delivered)
+    try:
+        apply(run, plan, attributes=fetched.delivered)
+    except RunLost:
+        return SyncRun.objects.get(pk=run_id)
     _succeeded(integration)
     return run
 
@@ -355,6 +362,14 @@ def apply(
     """Write the whole plan in one transaction; unchanged employees are not written."""
     company = run.company
     with transaction.atomic():
+        if final_status is None and not (
+            SyncRun.objects.select_for_update()
+            .filter(pk=run.pk, status=RunStatus.RUNNING)
+            .exists()
+        ):
+            # Reaped as interrupted while we worked (the lease ran out): a newer run owns the
+            # company now, so this one must not write.
+            raise RunLost()
         created = _apply_creates(company, plan.of(rc.Create))
         touched = _apply_updates(plan.of(rc.Update))
         employee_services.sync_mark_leaving(

@@ -1,0 +1,61 @@
+"""Ten simultaneous "Synchronize now" plus the scheduler for one company: exactly one run."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from benefitsync.companies.models import Company
+from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio.models import IntegrationStatus, PersonioIntegration, SyncRun
+from benefitsync.lib import crypto
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run() -> None:
+    company = Company.objects.create(name="Race GmbH", slug="race")
+    PersonioIntegration.objects.create(
+        company=company,
+        status=IntegrationStatus.ACTIVE,
+        client_id="id",
+        client_secret_encrypted=crypto.encrypt("secret"),
+        next_sync_at=timezone.now() - timedelta(minutes=1),
+    )
+    barrier = threading.Barrier(11)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def click() -> None:
+        barrier.wait()
+        try:
+            sync.request_sync(company, "manual", enqueue=False)
+            result = "queued"
+        except sync.AlreadyRunning:
+            result = "already running"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    def scheduler() -> None:
+        barrier.wait()
+        try:
+            queued = services.schedule_due()
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append("scheduled" if queued else "not scheduled")
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    threads.append(threading.Thread(target=scheduler))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert SyncRun.objects.filter(company=company).count() == 1
+    assert outcomes.count("queued") + outcomes.count("scheduled") == 1
+    assert outcomes.count("already running") + outcomes.count("not scheduled") == 10
