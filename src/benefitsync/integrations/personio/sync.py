@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from benefitsync.audit import services as audit
 from benefitsync.employees import services as employee_services
 from benefitsync.employees.models import Employee, EmployeeSource
 from benefitsync.integrations.personio import reconcile as rc
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from benefitsync.integrations.personio.schemas import EmployeeRecord
 
 log = logging.getLogger(__name__)
-
 
 
 def heartbeat_seconds() -> float:
@@ -206,6 +206,10 @@ def request_sync(
             run = SyncRun.objects.create(company=company, trigger=trigger, requested_by=acting_user)
     except IntegrityError:
         raise AlreadyRunning(in_progress(company)) from None
+    if acting_user is not None:
+        audit.record(
+            "personio.sync_now", company=company, actor=acting_user, target=f"run:{run.pk}"
+        )
     if enqueue:
         from benefitsync.integrations.personio import tasks
 
@@ -363,9 +367,7 @@ def apply(
     company = run.company
     with transaction.atomic():
         if final_status is None and not (
-            SyncRun.objects.select_for_update()
-            .filter(pk=run.pk, status=RunStatus.RUNNING)
-            .exists()
+            SyncRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.RUNNING).exists()
         ):
             # Reaped as interrupted while we worked (the lease ran out): a newer run owns the
             # company now, so this one must not write.
@@ -552,6 +554,9 @@ def confirm_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
         )
         run.message = f"Confirmed by {acting_user or 'the system'}"
         run.save(update_fields=["message"])
+        audit.record(
+            "personio.hold_confirm", company=run.company, actor=acting_user, target=f"run:{run.pk}"
+        )
     return run
 
 
@@ -562,6 +567,9 @@ def discard_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
     if not updated:
         raise ValueError("Only a held run can be discarded.")
     run.refresh_from_db()
+    audit.record(
+        "personio.hold_discard", company=run.company, actor=acting_user, target=f"run:{run.pk}"
+    )
     return run
 
 
