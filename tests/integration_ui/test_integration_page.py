@@ -68,9 +68,9 @@ def test_wrong_then_right_credentials_shows_integration_active(
     run = SyncRun.objects.get(company=company_a)
     assert run.trigger == "connect" and run.status == RunStatus.SUCCEEDED
     assert Employee.objects.filter(company=company_a).count() > 0
-    page = client.get(url("integration", company_a)).content.decode()
-    assert "Succeeded" in page and "Attributes received from Personio" in page
-    assert sandbox.client_secret not in page
+    after = client.get(url("integration", company_a)).content.decode()
+    assert "Succeeded" in after and "Attributes received from Personio" in after
+    assert sandbox.client_secret not in after
 
 
 def test_connect_with_attributes_missing_lists_them(
@@ -273,3 +273,26 @@ def test_other_companys_runs_are_404(
     assert client.get(url("run", company_b, pk=run.pk)).status_code == 404
     assert client.get(url("run_status", company_b, pk=run.pk)).status_code == 404
     assert client.post(url("discard_run", company_b, pk=run.pk)).status_code == 404
+
+
+def test_the_client_secret_is_in_no_page(
+    company_a: Company,
+    hr_a: User,
+    support: User,
+    client_for: ClientFor,
+    connected_a: PersonioIntegration,
+    sandbox: SandboxHandle,
+) -> None:
+    hr = client_for(hr_a)
+    run = sync_now(hr, company_a)
+    pages = [
+        (hr, url(name, company_a)) for name in ("integration", "preview", "disconnect", "runs")
+    ] + [(hr, url(name, company_a, pk=run.pk)) for name in ("run", "run_status", "run_csv")]
+    pages += [
+        (client_for(support), reverse("support:companies")),
+        (client_for(support), reverse("support:filter", kwargs={"pk": company_a.pk})),
+    ]
+    for client, address in pages:
+        response = client.get(address)
+        assert response.status_code == 200, address
+        assert sandbox.client_secret not in response.content.decode("utf-8-sig"), address
