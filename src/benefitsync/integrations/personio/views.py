@@ -52,6 +52,7 @@ COUNT_LABELS = {
     "invited": _lazy("invited"),
     "filtered_out": _lazy("filtered out"),
     "remote_total": _lazy("in Personio"),
+    "employees_written": _lazy("employees written"),
 }
 FINISHED = frozenset(
     {
