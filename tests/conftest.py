@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-# Read by benefitsync.settings, which pytest-django imports after the conftest files: fast password
-# hashing, e-mails kept in memory, Huey tasks run inline.
+# Read by benefitsync.settings when it is imported after this file (subprocesses started by tests,
+# tools that import the conftest first). pytest-django itself loads the settings before any
+# conftest, so the password hasher is also set per test by `_fast_password_hasher` below; Huey
+# suites switch `HUEY.immediate` themselves where they need it.
 os.environ.setdefault("BENEFITSYNC_FAST_PASSWORD_HASHER", "true")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("HUEY_IMMEDIATE", "true")
 
 import pytest
+from django.conf import LazySettings
 from django.test import Client
 
 from benefitsync.accounts.models import User
@@ -26,6 +29,12 @@ from benefitsync.companies.models import Company
 from tests.factories import make_company, make_employee, make_hr_admin, make_user
 
 ClientFor = Callable[[User | None], Client]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: LazySettings) -> None:
+    # PBKDF2 costs ~0.3 s per user; the persona tests create five users per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from benefitsync.accounts.models import User
 from benefitsync.companies.access import companies_for, get_company_for_user
@@ -33,6 +34,7 @@ def acting_user(request: HttpRequest) -> User:
 
 
 @login_required
+@require_safe
 def switch(request: HttpRequest) -> HttpResponse:
     """Pick one of the companies the user is HR admin of (`?company=<slug>` jumps straight in)."""
     wanted = request.GET.get("company", "")
