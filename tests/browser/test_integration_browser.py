@@ -1,0 +1,139 @@
+"""The seed's steps 6-8 in a real browser: log in, connect with wrong then right access data, see
+"Integration active", press "Synchronize now" and watch the result appear without a reload.
+
+Debian's chromium through Playwright (never `playwright install`), against pytest-django's live
+server and a sandbox Personio on loopback. The sync job is held in a list instead of a worker, so
+the test decides when it runs and the page must notice by itself (its status poller).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import LazySettings
+
+from benefitsync.companies.models import Company
+from benefitsync.integrations.personio import sync, tasks
+from benefitsync.integrations.personio.client import clear_token_cache
+from benefitsync.integrations.personio.models import RunStatus, SyncRun
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from tests.factories import PASSWORD, make_company, make_hr_admin
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+STATIC_DIR = Path(__file__).resolve().parents[2] / "src" / "benefitsync" / "static"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def chromium() -> str:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); runs in CI")
+    return CHROMIUM
+
+
+@pytest.fixture
+def sandbox(settings: LazySettings) -> Iterator[SandboxHandle]:
+    with running_sandbox(employees=20, seed=11) as handle:
+        clear_token_cache()
+        settings.PERSONIO_BASE_URL = handle.base_url
+        settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
+        yield handle
+
+
+@pytest.fixture
+def queued_jobs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Run ids the portal enqueued; the test plays the worker."""
+    jobs: list[int] = []
+    monkeypatch.setattr(tasks, "run_sync", jobs.append)
+    return jobs
+
+
+@pytest.fixture
+def browser_env(settings: LazySettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between page actions are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server finds the portal's CSS and JS here (the package is not an app).
+    if STATIC_DIR not in [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]:
+        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), STATIC_DIR]
+
+
+def test_connect_wrong_then_right_and_watch_synchronize_now(
+    chromium: str,
+    browser_env: None,
+    sandbox: SandboxHandle,
+    queued_jobs: list[int],
+    live_server: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    company: Company = make_company("Nordlicht GmbH", slug="nordlicht")
+    make_hr_admin(company, email="hr@nordlicht.example")
+    base = live_server.url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(f"{base}/login/")
+            page.fill("input[name=username]", "hr@nordlicht.example")
+            page.fill("input[type=password]", PASSWORD)
+            page.click("main button[type=submit]")
+            page.goto(f"{base}/c/nordlicht/personio/")
+            expect(page.locator("#integration-status")).to_have_text("Not connected")
+
+            # Step 7 with a typo in the secret: a clear error, nothing stored.
+            page.fill("#id_client_id", sandbox.client_id)
+            page.fill("#id_client_secret", "not-the-secret")
+            page.click("main button:has-text('Connect')")
+            expect(page.get_by_role("alert")).to_contain_text("did not accept")
+            expect(page.locator("#id_client_secret")).to_have_value("")
+
+            # Step 7 again, right: step 8's green "Integration active".
+            page.fill("#id_client_secret", sandbox.client_secret)
+            page.click("main button:has-text('Connect')")
+            expect(page.locator("#integration-status")).to_have_text("Integration active")
+            assert sandbox.client_secret not in page.content()
+
+            # The first sync is queued; the page says so and finds the result by itself.
+            expect(page.locator("#run-progress")).to_contain_text("Queued")
+            assert len(queued_jobs) == 1
+            sync.execute_run(queued_jobs.pop())
+            expect(page.locator("#run-progress [data-run-status]")).to_have_attribute(
+                "data-run-status", "succeeded"
+            )
+            expect(page.locator("#run-progress")).to_contain_text("20 created")
+
+            # "Synchronize now": a manual run appears and its result without a reload.
+            page.click("button:has-text('Synchronize now')")
+            expect(page.locator(".messages")).to_contain_text("Synchronization started")
+            assert len(queued_jobs) == 1
+            run = sync.execute_run(queued_jobs.pop())
+            assert run.trigger == "manual" and run.status == RunStatus.SUCCEEDED
+            expect(page.locator("#run-progress")).to_contain_text("unchanged")
+            page.click("#run-progress a")
+            expect(page.locator("h1")).to_contain_text(f"#{run.pk}")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"screenshot: {tmp_path / 'failure.png'}")
+            raise
+        finally:
+            browser.close()
+    assert SyncRun.objects.filter(company=company).count() == 2
