@@ -296,3 +296,15 @@ def test_the_client_secret_is_in_no_page(
         response = client.get(address)
         assert response.status_code == 200, address
         assert sandbox.client_secret not in response.content.decode("utf-8-sig"), address
+
+
+def test_the_integration_page_speaks_german(
+    company_a: Company, hr_a: User, client_for: ClientFor, connected_a: PersonioIntegration
+) -> None:
+    html = (
+        client_for(hr_a)
+        .get(url("integration", company_a), headers={"accept-language": "de"})
+        .content.decode()
+    )
+    assert "Integration aktiv" in html and "Jetzt synchronisieren" in html
+    assert "Personio trennen" in html

@@ -6,15 +6,15 @@ import re
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 # A pragmatic domain check: labels of letters, digits and hyphens, at least one dot.
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 HEALTH_CHOICES = [
-    ("", _lazy("All companies")),
-    ("broken", _lazy("Failing, held or needing reconnection")),
-    ("connected", _lazy("Connected")),
-    ("disconnected", _lazy("Not connected")),
+    ("", gettext_lazy("All companies")),
+    ("broken", gettext_lazy("Failing, held or needing reconnection")),
+    ("connected", gettext_lazy("Connected")),
+    ("disconnected", gettext_lazy("Not connected")),
 ]
 
 
@@ -24,26 +24,26 @@ def split_lines(value: str, *, commas: bool) -> list[str]:
 
 
 class HealthFilterForm(forms.Form):
-    health = forms.ChoiceField(label=_lazy("Show"), choices=HEALTH_CHOICES, required=False)
+    health = forms.ChoiceField(label=gettext_lazy("Show"), choices=HEALTH_CHOICES, required=False)
 
 
 class CompanyFilterForm(forms.Form):
     """The company filter (SPEC §5): every criterion set must match; all empty clears it."""
 
     email_domains = forms.CharField(
-        label=_lazy("E-mail domains"),
+        label=gettext_lazy("E-mail domains"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("One per line or comma-separated, e.g. nordlicht.de"),
+        help_text=gettext_lazy("One per line or comma-separated, e.g. nordlicht.de"),
     )
     company_names = forms.CharField(
-        label=_lazy("Company names in Personio"),
+        label=gettext_lazy("Company names in Personio"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("One per line, exactly as in Personio (compared after trimming)."),
+        help_text=gettext_lazy("One per line, exactly as in Personio (compared after trimming)."),
     )
     opt_in = forms.BooleanField(
-        label=_lazy("Only employees whose “Probonio Filter” attribute is yes / true / ja"),
+        label=gettext_lazy("Only employees whose “Probonio Filter” attribute is yes / true / ja"),
         required=False,
     )
 

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
@@ -40,19 +40,19 @@ RUNS_PER_PAGE = 50
 # Count keys shown in tables, in this order (the rest stays in the run detail).
 COUNT_KEYS = ("created", "updated", "leaving", "unchanged", "skipped", "errors")
 COUNT_LABELS = {
-    "created": _lazy("created"),
-    "updated": _lazy("updated"),
-    "leaving": _lazy("leaving"),
-    "undone_leaving": _lazy("leaving undone"),
-    "flagged_missing": _lazy("no longer in Personio"),
-    "unflagged": _lazy("back in Personio"),
-    "unchanged": _lazy("unchanged"),
-    "skipped": _lazy("skipped"),
-    "errors": _lazy("errors"),
-    "invited": _lazy("invited"),
-    "filtered_out": _lazy("filtered out"),
-    "remote_total": _lazy("in Personio"),
-    "employees_written": _lazy("employees written"),
+    "created": gettext_lazy("created"),
+    "updated": gettext_lazy("updated"),
+    "leaving": gettext_lazy("leaving"),
+    "undone_leaving": gettext_lazy("leaving undone"),
+    "flagged_missing": gettext_lazy("no longer in Personio"),
+    "unflagged": gettext_lazy("back in Personio"),
+    "unchanged": gettext_lazy("unchanged"),
+    "skipped": gettext_lazy("skipped"),
+    "errors": gettext_lazy("errors"),
+    "invited": gettext_lazy("invited"),
+    "filtered_out": gettext_lazy("filtered out"),
+    "remote_total": gettext_lazy("in Personio"),
+    "employees_written": gettext_lazy("employees written"),
 }
 FINISHED = frozenset(
     {
