@@ -10,9 +10,6 @@ from benefitsync.companies.access import companies_for
 from benefitsync.companies.views import acting_user
 from benefitsync.employees.models import Employee
 
-# The employee area's start page; `employee_area:home` once that area exists.
-EMPLOYEE_AREA_PATH = "/me/"
-
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,5 +24,5 @@ def home(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "is_support", False):
         return redirect("support:companies")
     if Employee.objects.filter(user=acting_user(request)).exists():
-        return redirect(EMPLOYEE_AREA_PATH)
+        return redirect("employee_area:home")
     return render(request, "no_role.html", status=403)

@@ -135,6 +135,8 @@ def benefit_end(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = BenefitEndForm(
         request.POST if request.method == "POST" else None, initial={"end_month": Month.of(today)}
     )
+    # The browser's month picker offers no past month; the service refuses one anyway.
+    form.fields["end_month"].widget.attrs["min"] = str(Month.of(today))
     if request.method == "POST" and form.is_valid():
         end_month: Month = form.cleaned_data["end_month"]
         try:
