@@ -201,6 +201,7 @@ USE_TZ = True
 # --- Static and media ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", DATA_DIR / "media")
 STORAGES = {
