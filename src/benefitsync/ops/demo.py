@@ -48,9 +48,7 @@ class DemoLogins:
 def _passwords() -> dict[str, str]:
     text = read_or_create(
         settings.DATA_DIR / "demo_passwords.json",
-        lambda: json.dumps(
-            {"hr": secrets.token_urlsafe(9), "support": secrets.token_urlsafe(9)}
-        ),
+        lambda: json.dumps({"hr": secrets.token_urlsafe(9), "support": secrets.token_urlsafe(9)}),
     )
     return dict(json.loads(text))
 
@@ -109,7 +107,9 @@ def _employees(company: Company, count: int, today: dt.date) -> None:
             )
         elif index % 10 == 7:  # left last month
             employee_services.do_mark_leaving(
-                employee, this_month.previous().first_day, today=this_month.previous().first_day,
+                employee,
+                this_month.previous().first_day,
+                today=this_month.previous().first_day,
                 acting_user=None,
             )
             employee_services.do_complete_leaving(company, today=today)

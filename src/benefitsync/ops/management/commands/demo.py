@@ -17,6 +17,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         logins = load_demo(options["employees"])
-        self.stdout.write(("Demo data loaded." if logins.created else "Demo data already there."))
+        self.stdout.write("Demo data loaded." if logins.created else "Demo data already there.")
         self.stdout.write(f"  HR admin:      {logins.hr_email} / {logins.hr_password}")
         self.stdout.write(f"  Support staff: {logins.support_email} / {logins.support_password}")
