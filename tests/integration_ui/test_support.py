@@ -104,3 +104,30 @@ def test_hr_admin_sees_the_filter_read_only(
     page = client_for(hr_a).get(reverse("personio:integration", kwargs={"slug": company_a.slug}))
     html = page.content.decode()
     assert "alpha.example" in html and "email_domains" not in html
+
+
+def test_filter_preview_counts_per_company_and_flags_employees_in_several(
+    company_a: Company,
+    company_b: Company,
+    support: User,
+    client_for: ClientFor,
+    connected_a: PersonioIntegration,
+    sandbox: SandboxHandle,
+) -> None:
+    services.do_connect_personio(
+        company_b,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        acting_user=None,
+        first_sync=False,
+    )
+    domain = next(e["email"] for e in sandbox.state.list_flat() if e["email"]).split("@")[1]
+    url = reverse("support:filter", kwargs={"pk": company_a.pk})
+    page = client_for(support).post(
+        url, {"email_domains": domain, "company_names": "", "action": "preview"}
+    )
+    html = page.content.decode()
+    assert "Preview (not saved)" in html
+    assert "would land in more than one company" in html  # B has no filter: takes everyone
+    assert "Beta AG" in html and "Alpha GmbH" in html
+    assert not services.integration_for(company_a).has_filter

@@ -21,7 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user
-from benefitsync.integrations.personio import services
+from benefitsync.integrations.personio import reconcile as rc
+from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio.errors import PersonioError
 from benefitsync.integrations.personio.models import (
     IntegrationStatus,
     PersonioIntegration,
@@ -115,9 +117,24 @@ def company_list(request: HttpRequest) -> HttpResponse:
 def company_filter(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company, pk=pk)
     integration = services.integration_for(company)
+    preview: FilterPreview | None = None
+    same_account = list(
+        PersonioIntegration.objects.filter(~Q(company=company), base_url=integration.base_url)
+        .exclude(status=IntegrationStatus.DISCONNECTED)
+        .select_related("company")
+    )
+    if not integration.base_url:
+        same_account = []
     if request.method == "POST":
         form = CompanyFilterForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and request.POST.get("action") == "preview":
+            proposed = rc.CompanyFilter.of(
+                form.cleaned_data["email_domains"],
+                form.cleaned_data["company_names"],
+                form.cleaned_data["opt_in"],
+            )
+            preview = filter_preview(company, integration, proposed, same_account)
+        elif form.is_valid():
             try:
                 services.do_set_company_filter(
                     company,
@@ -141,9 +158,6 @@ def company_filter(request: HttpRequest, pk: int) -> HttpResponse:
         )
     names = {company.name}
     warnings = [w for w in services.overlap_warnings() if names & set(w.companies)]
-    same_account = PersonioIntegration.objects.filter(
-        ~Q(company=company), base_url=integration.base_url
-    ).exclude(status=IntegrationStatus.DISCONNECTED)
     return render(
         request,
         "support/filter.html",
@@ -152,8 +166,51 @@ def company_filter(request: HttpRequest, pk: int) -> HttpResponse:
             "integration": integration,
             "form": form,
             "warnings": warnings,
-            "same_account": list(same_account.select_related("company"))
-            if integration.base_url
-            else [],
+            "same_account": same_account,
+            "preview": preview,
         },
+    )
+
+
+PREVIEW_SEVERAL_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class FilterPreview:
+    """What a proposed filter would do: employees per company, and who would land in several."""
+
+    error: str = ""
+    per_company: tuple[tuple[str, int], ...] = ()
+    several: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    several_total: int = 0
+    remote_total: int = 0
+
+
+def filter_preview(
+    company: Company,
+    integration: PersonioIntegration,
+    proposed: rc.CompanyFilter,
+    same_account: list[PersonioIntegration],
+) -> FilterPreview:
+    """Read Personio once with this company's access data and apply the proposed filter, and
+    the stored filters of the other companies on the same Personio account, to every employee."""
+    if not integration.is_connected:
+        return FilterPreview(error=_("Connect this company to Personio first to see a preview."))
+    try:
+        fetched = sync.fetch(integration)
+    except PersonioError as exc:
+        return FilterPreview(error=_("Personio could not be read: %(error)s") % {"error": exc})
+    filters = {company.name: proposed}
+    for other in same_account:
+        filters[other.company.name] = sync.policy_of(other).company_filter
+    per_company, several = services.filter_preview(fetched.remote, filters)
+    emails = {r.personio_id: r.email or str(r.personio_id) for r in fetched.remote}
+    return FilterPreview(
+        per_company=tuple(per_company.items()),
+        several=tuple(
+            (emails.get(pid, str(pid)), tuple(names))
+            for pid, names in several[:PREVIEW_SEVERAL_LIMIT]
+        ),
+        several_total=len(several),
+        remote_total=len(fetched.remote),
     )
