@@ -32,19 +32,13 @@ TODAY = dt.date(2026, 11, 16)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-FALLBACK_TEMPLATES = Path(__file__).parent / "templates"
-
 
 @pytest.fixture(autouse=True)
 def _employee_area_settings(settings: Any, tmp_path: Path) -> Iterator[None]:
-    """Fast hashing, media in a temp dir, jobs inline, and a stand-in base.html until the shared
-    one exists (the real one comes first in the template search path)."""
+    """Fast hashing, media in a temp dir, mail in memory, jobs inline."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    templates = [dict(t) for t in settings.TEMPLATES]
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], FALLBACK_TEMPLATES]
-    settings.TEMPLATES = templates
     immediate = HUEY.immediate
     HUEY.immediate = True
     # A request with Accept-Language leaves its language active in the thread; start in English.

@@ -4,16 +4,19 @@ property-based run of schemathesis against the served OpenAPI schema."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
+from benefitsync.api.employee import api
 from benefitsync.benefits.models import BenefitType, EmployeeBenefit, VoucherSelection
 from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee
@@ -150,20 +153,31 @@ def test_unsafe_api_calls_need_the_csrf_token(person: Build, today: dt.date) -> 
 
 # --- Property-based: schemathesis against the served schema ----------------------------------
 
-# Loaded at collection: serving the schema needs neither a login nor the database.
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", WSGIHandler())
+# Built at collection from the API object (no request, no database); calls go through WSGI.
+schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
+schema.app = WSGIHandler()
 
 
 @pytest.fixture
-def api_session(person: Build) -> dict[str, Any]:
-    """A logged-in employee's cookies and CSRF header for every generated call."""
+def api_session(person: Build) -> Iterator[dict[str, Any]]:
+    """A logged-in employee's cookies and CSRF header for every generated call.
+
+    The calls go through Django's real WSGI handler, whose request signals would close the
+    test's database connection; Django's own test client detaches that receiver the same way.
+    """
     employee = person("active")
     client = client_for(employee)
     token = "b" * 32
-    return {
-        "cookies": {"sessionid": client.cookies["sessionid"].value, "csrftoken": token},
-        "headers": {"X-CSRFToken": token},
-    }
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield {
+            "cookies": {"sessionid": client.cookies["sessionid"].value, "csrftoken": token},
+            "headers": {"X-CSRFToken": token},
+        }
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
