@@ -215,8 +215,8 @@ def do_delete_employee(employee: Employee, *, acting_user: User | None) -> None:
     from benefitsync.benefits.models import Receipt
     from benefitsync.invitations.models import OutboundEmail
 
-    employee = Employee.objects.select_for_update().select_related("company", "user").get(
-        pk=employee.pk
+    employee = (
+        Employee.objects.select_for_update().select_related("company", "user").get(pk=employee.pk)
     )
     company = employee.company
     pk = employee.pk
