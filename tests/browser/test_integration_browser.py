@@ -137,3 +137,67 @@ def test_connect_wrong_then_right_and_watch_synchronize_now(
         finally:
             browser.close()
     assert SyncRun.objects.filter(company=company).count() == 2
+
+
+def test_held_run_confirm_disconnect_and_german(
+    chromium: str,
+    browser_env: None,
+    sandbox: SandboxHandle,
+    queued_jobs: list[int],
+    live_server: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from benefitsync.employees.models import Employee
+    from benefitsync.integrations.personio import services
+
+    company: Company = make_company("Nordlicht GmbH", slug="nordlicht")
+    make_hr_admin(company, email="hr@nordlicht.example")
+    services.do_connect_personio(
+        company,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        acting_user=None,
+        first_sync=False,
+    )
+    sync.execute_run(sync.request_sync(company, "manual", enqueue=False).pk)
+    employees = Employee.objects.filter(company=company).count()
+    for record in sandbox.state.list_flat():  # Personio suddenly delivers nobody
+        sandbox.state.delete_employee(record["id"])
+    base = live_server.url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(f"{base}/login/")
+            page.fill("input[name=username]", "hr@nordlicht.example")
+            page.fill("input[type=password]", PASSWORD)
+            page.click("main button[type=submit]")
+            page.goto(f"{base}/c/nordlicht/personio/")
+            page.click("button:has-text('Synchronize now')")
+            sync.execute_run(queued_jobs.pop())
+            # The poller sees "held" and reloads: the review with Confirm / Discard appears.
+            expect(page.locator("#held-title")).to_be_visible()
+            expect(page.locator("main table")).to_contain_text("No longer in Personio")
+            page.click("button:has-text('Confirm and apply')")
+            expect(page.locator(".messages")).to_contain_text("was applied")
+            assert Employee.objects.filter(company=company, missing_from_personio=True).exists()
+
+            page.click("text=Disconnect Personio")
+            expect(page.locator("main")).to_contain_text(f"Your {employees} employees stay")
+            page.click("main button:has-text('Disconnect')")
+            expect(page.locator("#integration-status")).to_have_text("Not connected")
+            assert Employee.objects.filter(company=company).count() == employees
+
+            page.select_option("#language-switch", "de")
+            expect(page.locator("h1")).to_have_text("Personio-Integration")
+            expect(page.locator("#integration-status")).to_have_text("Nicht verbunden")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"screenshot: {tmp_path / 'failure.png'}")
+            raise
+        finally:
+            browser.close()
