@@ -292,7 +292,8 @@ def get_only_company_page(hr_a: Outcome = 200) -> Row:
 
 TABLE: dict[str, Row] = {
     "home": row(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
-    "accounts:login": row(200, 200, 200, 200, 200),
+    # Logged-in users are sent on from the login page (redirect_authenticated_user).
+    "accounts:login": row(200, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "accounts:logout": Row(
         dict.fromkeys(PERSONAS, 405), {ANON: LOGIN, HR_B: LOGIN, EMP_A: LOGIN, SUPPORT: LOGIN}
     ),

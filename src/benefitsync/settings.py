@@ -214,6 +214,7 @@ USE_TZ = True
 # --- Static and media ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", DATA_DIR / "media")
@@ -230,6 +231,12 @@ STORAGES = {
 # Without collectstatic (the embedded default), WhiteNoise serves straight from the app folders.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Employees: invitations, receipts, outbox ----------------------------------------------------
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
+RECEIPT_MAX_BYTES = env_int("RECEIPT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
+OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 600, minimum=10)
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_choice(

@@ -44,7 +44,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "RECEIPT_MAX_BYTES", 10 * 1024 * 1024))
+    return int(settings.RECEIPT_MAX_BYTES)
 
 
 def sniff(head: bytes) -> str | None:

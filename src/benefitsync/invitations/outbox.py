@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 5))
+    return int(settings.OUTBOX_MAX_ATTEMPTS)
 
 
 def claim_timeout() -> dt.timedelta:
-    return dt.timedelta(seconds=int(getattr(settings, "OUTBOX_CLAIM_SECONDS", 600)))
+    return dt.timedelta(seconds=int(settings.OUTBOX_CLAIM_SECONDS))
 
 
 def _claimable(now: dt.datetime) -> Q:

@@ -40,7 +40,7 @@ def hash_token(token: str) -> str:
 
 
 def ttl() -> dt.timedelta:
-    return dt.timedelta(days=int(getattr(settings, "INVITATION_TTL_DAYS", 14)))
+    return dt.timedelta(days=int(settings.INVITATION_TTL_DAYS))
 
 
 def first_invitation_key(employee_id: int) -> str:
@@ -48,7 +48,7 @@ def first_invitation_key(employee_id: int) -> str:
 
 
 def signup_url(token: str) -> str:
-    base = str(getattr(settings, "BASE_URL", "")).rstrip("/")
+    base = str(settings.BASE_URL).rstrip("/")
     return base + reverse("employee_area:signup", kwargs={"token": token})
 
 
