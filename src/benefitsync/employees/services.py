@@ -216,7 +216,9 @@ def do_delete_employee(employee: Employee, *, acting_user: User | None) -> None:
     from benefitsync.invitations.models import OutboundEmail
 
     employee = (
-        Employee.objects.select_for_update().select_related("company", "user").get(pk=employee.pk)
+        Employee.objects.select_for_update(of=("self",))
+        .select_related("company", "user")
+        .get(pk=employee.pk)
     )
     company = employee.company
     pk = employee.pk
