@@ -168,4 +168,8 @@ def receipt_file(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     receipt = _receipt(request, slug, pk)
     if not receipt.file:
         raise Http404
-    return FileResponse(receipt.file.open("rb"), as_attachment=False)
+    try:
+        handle = receipt.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The receipt file is missing from storage.") from None
+    return FileResponse(handle, as_attachment=False)
