@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 
 
 def heartbeat_seconds() -> float:
-    """How often a running sync renews its lease: well inside SYNC_LEASE_SECONDS."""
-    return min(5.0, settings.SYNC_LEASE_SECONDS / 3)
+    """How often a running sync renews its lease and reports progress: every second, and well
+    inside SYNC_LEASE_SECONDS."""
+    return min(1.0, settings.SYNC_LEASE_SECONDS / 3)
 
 
 class AlreadyRunning(Exception):
@@ -233,14 +234,13 @@ def _claim(run_id: int) -> bool:
     )
 
 
-def _heartbeat(run_id: int) -> bool:
-    """Refresh the lease; False when the run was taken from us (reaped as interrupted)."""
-    return (
-        SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
+def _heartbeat(run_id: int, fetched: int | None = None) -> bool:
+    """Refresh the lease (and show how many employees were read so far); False when the run was
+    taken from us (reaped as interrupted)."""
+    changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if fetched is not None:
+        changes["counts"] = {"fetched": fetched}
+    return SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(**changes) == 1
 
 
 def reap_stale_runs(*, company: Company | None = None, now: dt.datetime | None = None) -> int:
@@ -277,7 +277,7 @@ def execute_run(run_id: int) -> SyncRun:
         nonlocal last_beat
         if time.monotonic() - last_beat >= heartbeat_seconds():
             last_beat = time.monotonic()
-            if not _heartbeat(run_id):
+            if not _heartbeat(run_id, fetched=n):
                 raise RunLost()
 
     try:

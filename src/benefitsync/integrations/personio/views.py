@@ -146,7 +146,14 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
         "status": run.status,
         "status_display": run.get_status_display(),
         "done": run.status in FINISHED,
-        "counts": {k: run.counts.get(k, 0) for k in COUNT_KEYS} if run.counts else {},
+        "counts": (
+            {k: run.counts.get(k, 0) for k in COUNT_KEYS}
+            if run.counts and run.status in FINISHED
+            else {}
+        ),
+        # While running: how many employees were read from Personio so far.
+        "fetched": run.counts.get("fetched", 0) if run.status not in FINISHED else None,
+        "progress_label": str(_("employees read from Personio")),
         "count_labels": {k: str(COUNT_LABELS[k]) for k in COUNT_KEYS},
         "message": run.message,
         "started_at": run.started_at.isoformat() if run.started_at else None,

@@ -11,7 +11,8 @@
     badge.dataset.runStatus = run.status;
     badge.textContent = run.status_display;
     const text = document.createElement("span");
-    text.textContent = " " + (run.done ? Object.entries(run.counts).map(([k, n]) => `${n} ${run.count_labels[k]}`).join(" · ") + (run.message ? " — " + run.message : "") : "…");
+    const progress = run.fetched ? ` ${run.fetched} ${run.progress_label} …` : " …";
+    text.textContent = run.done ? " " + Object.entries(run.counts).map(([k, n]) => `${n} ${run.count_labels[k]}`).join(" · ") + (run.message ? " — " + run.message : "") : progress;
     const p = document.createElement("p");
     p.append(badge, text);
     if (run.done) {
