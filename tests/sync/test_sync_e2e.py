@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
+from benefitsync.accounts.models import User
 from benefitsync.benefits.models import EmployeeBenefit, EndReason
-from benefitsync.companies.models import Company
+from benefitsync.companies.models import Company, Membership
 from benefitsync.employees import services as employee_services
 from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
 from benefitsync.integrations.personio import services, sync
@@ -429,15 +431,42 @@ def test_second_request_while_one_is_queued_is_told_already_running(
         sync.request_sync(company, "manual", enqueue=False)
 
 
-def test_revoked_credentials_fail_the_run_and_ask_for_reconnect(
+def test_revoked_credentials_fail_the_run_ask_for_reconnect_and_mail_the_hr_admins_once(
     company: Company, connected: PersonioIntegration, sandbox: SandboxHandle
 ) -> None:
+    hr = User.objects.create_user("hr@nordlicht.example", "pw-123456789")
+    Membership.objects.create(user=hr, company=company)
     sandbox.state.delete_credential(sandbox.client_id)
     run = sync_now(company)
     assert run.status == RunStatus.FAILED
     integration = PersonioIntegration.objects.get(company=company)
     assert integration.status == IntegrationStatus.NEEDS_RECONNECT
-    assert len(mail.outbox) == 0 or "reconnect" in mail.outbox[-1].subject.lower()
+    assert integration.next_sync_at is None  # no daily retries until someone reconnects
+    assert [m.to for m in mail.outbox] == [["hr@nordlicht.example"]]
+    assert "reconnect" in mail.outbox[0].subject.lower()
+    sync_now(company)
+    assert len(mail.outbox) == 1  # once per failure streak, not daily
+
+
+def test_repeated_failures_back_off_and_notify_after_the_third(
+    company: Company, connected: PersonioIntegration, sandbox: SandboxHandle
+) -> None:
+    hr = User.objects.create_user("hr@nordlicht.example", "pw-123456789")
+    Membership.objects.create(user=hr, company=company)
+    sandbox.set_faults(rate_503=1.0)
+    delays = []
+    for _ in range(3):
+        before = timezone.now()
+        assert sync_now(company).status == RunStatus.FAILED
+        integration = PersonioIntegration.objects.get(company=company)
+        assert integration.status == IntegrationStatus.ACTIVE
+        assert integration.next_sync_at is not None
+        delays.append(integration.next_sync_at - before)
+    assert delays[0] < delays[1] < delays[2]
+    assert len(mail.outbox) == 1 and "failing" in mail.outbox[0].subject
+    sandbox.set_faults()
+    assert sync_now(company).status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED)
+    assert PersonioIntegration.objects.get(company=company).consecutive_failures == 0
 
 
 def test_cli_connects_syncs_and_lists_employees_as_json(
