@@ -14,6 +14,7 @@ from benefitsync.audit.models import AuditEvent
 from benefitsync.companies.models import Company
 from benefitsync.employees import views as employee_views
 from benefitsync.employees.models import PERSONIO_FIELDS, Employee, EmployeeSource, EmployeeStatus
+from benefitsync.integrations.personio.models import IntegrationStatus, PersonioIntegration
 from benefitsync.lib.months import Month
 from tests.conftest import ClientFor
 from tests.factories import employee_fields, make_benefit, make_employee, make_hr_admin
@@ -279,9 +280,10 @@ def test_personio_fields_are_read_only_while_connected(
     client_for: ClientFor,
     hr_a: User,
     company_a: Company,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(employee_views, "personio_connected", lambda company: True)
+    PersonioIntegration.objects.create(
+        company=company_a, status=IntegrationStatus.ACTIVE, client_id="id"
+    )
     synced = make_employee(
         company_a, last_name="Synced", source=EmployeeSource.PERSONIO, personio_id=42
     )
@@ -301,5 +303,12 @@ def test_personio_fields_are_read_only_while_connected(
     assert not any(field.disabled for field in form.fields.values())
 
 
-def test_personio_connected_is_false_until_the_integration_answers(company_a: Company) -> None:
+def test_personio_connected_follows_the_integration(company_a: Company) -> None:
+    assert employee_views.personio_connected(company_a) is False
+    integration = PersonioIntegration.objects.create(
+        company=company_a, status=IntegrationStatus.ACTIVE, client_id="id"
+    )
+    assert employee_views.personio_connected(company_a) is True
+    integration.status = IntegrationStatus.DISCONNECTED
+    integration.save()
     assert employee_views.personio_connected(company_a) is False
