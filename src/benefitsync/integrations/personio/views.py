@@ -39,6 +39,15 @@ from benefitsync.integrations.personio.models import (
 RUNS_PER_PAGE = 50
 # Count keys shown in tables, in this order (the rest stays in the run detail).
 COUNT_KEYS = ("created", "updated", "leaving", "unchanged", "skipped", "errors")
+# Shown beside COUNT_KEYS only when a run did any of them, so a run that only flagged someone
+# or undid a leaving does not look like it did nothing.
+OCCASIONAL_KEYS = ("undone_leaving", "flagged_missing", "unflagged", "invited")
+
+
+def shown_counts(counts: dict[str, Any]) -> list[str]:
+    return [*COUNT_KEYS, *(k for k in OCCASIONAL_KEYS if counts.get(k))]
+
+
 COUNT_LABELS = {
     "created": gettext_lazy("created"),
     "updated": gettext_lazy("updated"),
@@ -147,14 +156,14 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
         "status_display": run.get_status_display(),
         "done": run.status in FINISHED,
         "counts": (
-            {k: run.counts.get(k, 0) for k in COUNT_KEYS}
+            {k: run.counts.get(k, 0) for k in shown_counts(run.counts)}
             if run.counts and run.status in FINISHED
             else {}
         ),
         # While running: how many employees were read from Personio so far.
         "fetched": run.counts.get("fetched", 0) if run.status not in FINISHED else None,
         "progress_label": str(_("employees read from Personio")),
-        "count_labels": {k: str(COUNT_LABELS[k]) for k in COUNT_KEYS},
+        "count_labels": {k: str(COUNT_LABELS[k]) for k in (*COUNT_KEYS, *OCCASIONAL_KEYS)},
         "message": run.message,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -212,7 +221,7 @@ def _render_integration(
 def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
     if run is None or not run.counts:
         return []
-    return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in COUNT_KEYS]
+    return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in shown_counts(run.counts)]
 
 
 @company_view("POST")
