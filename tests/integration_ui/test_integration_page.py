@@ -106,7 +106,7 @@ def test_synchronize_now_shows_the_run_and_the_status_endpoint_reports_it(
     history = client.get(url("runs", company_a)).content.decode()
     assert url("run", company_a, pk=run.pk) in history and "Synchronize now" in history
     detail = client.get(url("run", company_a, pk=run.pk)).content.decode()
-    assert "Created" in detail and "first_name" in detail
+    assert "Created" in detail and "first name: — →" in detail
 
 
 def test_a_queued_run_reports_running_and_a_second_request_is_told_so(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.models import RunStatus, SyncEvent
@@ -34,8 +35,17 @@ def run_badge(status: str) -> str:
 
 @register.filter
 def as_pairs(changes: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-    """A SyncEvent's `{field: [old, new]}` as (field, old, new) rows."""
-    return [(field, pair[0], pair[1]) for field, pair in (changes or {}).items()]
+    """A SyncEvent's `{field: [old, new]}` as (field label, old, new) rows, the label in the
+    user's language (the employee field's verbose name)."""
+    return [(field_label(field), pair[0], pair[1]) for field, pair in (changes or {}).items()]
+
+
+def field_label(name: str) -> str:
+    try:
+        field = Employee._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
 
 
 @register.inclusion_tag("personio/_employee_timeline.html")
