@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +69,11 @@ class Labels:
         return cls(_labels(personnel_number), _labels(marital_status), _labels(opt_in))
 
 
-def _custom(record: PersonioEmployee, labels: Sequence[str]) -> tuple[bool, str | None]:
-    lowered = {key.casefold(): key for key in record.custom}
+def _custom(
+    record: PersonioEmployee, lowered: Mapping[str, str], labels: Sequence[str]
+) -> tuple[bool, str | None]:
+    """The value of the first of `labels` the record has; `lowered` maps casefolded labels to
+    the record's own spelling."""
     for label in labels:
         key = lowered.get(label.casefold())
         if key is not None:
@@ -79,10 +82,15 @@ def _custom(record: PersonioEmployee, labels: Sequence[str]) -> tuple[bool, str 
 
 
 def _clean_text(field: str, value: str | None) -> str:
-    if field == "email" and value and _CONTROL.search(value):
-        # Stripping would turn garbage into a different (or empty) address: refuse instead.
-        raise ValueError("invalid e-mail address")
-    text = _CONTROL.sub("", value or "").strip()
+    if not value:
+        return ""
+    if value.isprintable():  # the common case: no control characters to look for
+        text = value.strip()
+    else:
+        if field == "email" and _CONTROL.search(value):
+            # Stripping would turn garbage into a different (or empty) address: refuse instead.
+            raise ValueError("invalid e-mail address")
+        text = _CONTROL.sub("", value).strip()
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(text) > limit:
         raise ValueError(f"{field} is longer than {limit} characters")
@@ -101,14 +109,15 @@ def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip
                 fields[name] = value
             else:
                 fields[name] = _clean_text(name, value)
+        lowered = {key.casefold(): key for key in record.custom}
         for name, wanted in (
             ("personnel_number", labels.personnel_number),
             ("marital_status", labels.marital_status),
         ):
-            present, value = _custom(record, wanted)
+            present, value = _custom(record, lowered, wanted)
             if present:
                 fields[name] = _clean_text(name, value)
-        _, opt_in = _custom(record, labels.opt_in)
+        _, opt_in = _custom(record, lowered, labels.opt_in)
     except ValueError as exc:
         return Skip(record.id, str(exc))
 

@@ -42,6 +42,7 @@ from benefitsync.integrations.personio.models import (
     SyncRun,
 )
 from benefitsync.lib import crypto
+from benefitsync.lib.db import fast_insert
 from benefitsync.lib.months import Month
 
 if TYPE_CHECKING:
@@ -391,7 +392,7 @@ def apply(
                 missing_from_personio=False, missing_since=None, updated_at=now
             )
         invited = _apply_invites(plan.of(rc.Invite), created)
-        SyncEvent.objects.bulk_create(_events(run, plan, created), batch_size=1000)
+        fast_insert(SyncEvent, _events(run, plan, created))
 
         counts = plan.counts()
         counts["invited"] = invited
@@ -415,29 +416,37 @@ def apply(
 
 
 def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]:
-    """Bulk-create new employees; returns Personio ID → employee id."""
-    objs = [
-        Employee(
-            company=company,
-            source=EmployeeSource.PERSONIO,
-            personio_id=c.personio_id,
-            status=c.status,
-            last_working_month=None
-            if c.last_working_month is None
-            else c.last_working_month.first_day,
-            **{k: ("" if v is None and k not in _DATE_FIELDS else v) for k, v in c.fields.items()},
-        )
-        for c in creates
-    ]
-    Employee.objects.bulk_create(objs, batch_size=1000)
-    if objs and objs[0].pk is None:  # a backend without RETURNING: read the ids back
-        ids = dict(
-            Employee.objects.filter(
-                company=company, personio_id__in=[c.personio_id for c in creates]
-            ).values_list("personio_id", "pk")
-        )
-        return {int(k): v for k, v in ids.items()}
-    return {int(o.personio_id): o.pk for o in objs if o.personio_id is not None}
+    """Insert the new employees (fast path: a first sync creates thousands); returns Personio
+    ID → employee id. The rows were validated by `mapping.to_remote` and `reconcile`."""
+    if not creates:
+        return {}
+    fast_insert(
+        Employee,
+        (
+            {
+                "company_id": company.pk,
+                "source": EmployeeSource.PERSONIO,
+                "personio_id": c.personio_id,
+                "status": c.status,
+                "last_working_month": None
+                if c.last_working_month is None
+                else c.last_working_month.first_day,
+                **{
+                    k: ("" if v is None and k not in _DATE_FIELDS else v)
+                    for k, v in c.fields.items()
+                },
+            }
+            for c in creates
+        ),
+    )
+    wanted = {c.personio_id for c in creates}
+    return {
+        int(pid): pk
+        for pid, pk in Employee.objects.filter(
+            company=company, personio_id__isnull=False
+        ).values_list("personio_id", "pk")
+        if pid in wanted
+    }
 
 
 _DATE_FIELDS = frozenset({"hire_date", "leaving_date"})
@@ -478,23 +487,24 @@ def _apply_invites(invites: list[rc.Invite], created: dict[int, int]) -> int:
     return len(employees)
 
 
-def _events(run: SyncRun, plan: rc.Plan, created: dict[int, int]) -> Iterator[SyncEvent]:
+def _events(run: SyncRun, plan: rc.Plan, created: dict[int, int]) -> Iterator[dict[str, Any]]:
+    """One SyncEvent row (by attname, for `fast_insert`) per action of the plan."""
     for action in plan.actions:
         employee_id = getattr(action, "employee_id", None)
         pid = getattr(action, "personio_id", None)
         if isinstance(action, rc.Create):
             employee_id = created.get(action.personio_id)
         kind, changes, message, error = describe(action)
-        yield SyncEvent(
-            run=run,
-            company_id=run.company_id,
-            employee_id=employee_id,
-            personio_id=pid,
-            action=kind,
-            changes=changes,
-            message=message,
-            error=error,
-        )
+        yield {
+            "run_id": run.pk,
+            "company_id": run.company_id,
+            "employee_id": employee_id,
+            "personio_id": pid,
+            "action": kind,
+            "changes": changes,
+            "message": message,
+            "error": error,
+        }
 
 
 def describe(action: rc.Action) -> tuple[str, dict[str, Any], str, bool]:

@@ -1,0 +1,88 @@
+"""Database helpers for hot paths.
+
+`fast_insert` exists for one reason: a first sync of a large company creates tens of thousands
+of rows, and `QuerySet.bulk_create` spends most of that time preparing every value of every row
+through each field's generic machinery (measured: ~2 s of a 10k-employee first sync on SQLite).
+Here the work per value is one cheap adapter, chosen once per column. It bypasses model
+`save()`, signals and `full_clean()` exactly as `bulk_create` does; callers validate first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import DateField, DateTimeField, JSONField, Model
+from django.utils import timezone
+
+Adapter = Callable[[Any], Any]
+
+
+def _json_adapter(field: JSONField[Any, Any], connection: BaseDatabaseWrapper) -> Adapter:
+    def adapt(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return adapt
+
+
+def _columns(model: type[Model], using: str) -> list[tuple[str, str, Adapter | None, Any]]:
+    """(attname, column, adapter or None, fallback) for every concrete non-pk field."""
+    connection = connections[using]
+    ops = connection.ops
+    now = timezone.now()
+    columns = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        adapter: Adapter | None = None
+        if isinstance(field, DateTimeField):
+            adapter = ops.adapt_datetimefield_value
+        elif isinstance(field, DateField):
+            adapter = ops.adapt_datefield_value
+        elif isinstance(field, JSONField):
+            adapter = _json_adapter(field, connection)
+        if isinstance(field, DateField) and (field.auto_now or field.auto_now_add):
+            fallback: Any = now
+        else:
+            fallback = field.get_default()
+        columns.append((field.attname, field.column, adapter, fallback))
+    return columns
+
+
+def fast_insert(
+    model: type[Model], rows: Iterable[Mapping[str, Any]], *, batch_size: int = 2000
+) -> int:
+    """INSERT rows given as {attname: value}; missing fields take their default (auto_now and
+    auto_now_add fields: now). Returns the number of rows inserted. No ids are returned: read
+    them back by a natural key."""
+    using = router.db_for_write(model)
+    columns = _columns(model, using)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    # Names come from the model's metadata and are quoted; values are parameters.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(model._meta.db_table),
+        ", ".join(quote(column) for _attname, column, _adapter, _fallback in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    count = 0
+    batch: list[list[Any]] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            values = []
+            for attname, _column, adapter, fallback in columns:
+                value = row.get(attname, fallback)
+                if value is not None and adapter is not None:
+                    value = adapter(value)
+                values.append(value)
+            batch.append(values)
+            if len(batch) >= batch_size:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            count += len(batch)
+    return count
