@@ -59,3 +59,24 @@ def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run() -> None:
     assert SyncRun.objects.filter(company=company).count() == 1
     assert outcomes.count("queued") + outcomes.count("scheduled") == 1
     assert outcomes.count("already running") + outcomes.count("not scheduled") == 10
+
+
+@pytest.mark.django_db
+def test_a_reaped_run_records_no_outcome_over_interrupted(settings: object) -> None:
+    company = Company.objects.create(name="Slow GmbH", slug="slow")
+    integration = PersonioIntegration.objects.create(
+        company=company,
+        status=IntegrationStatus.ACTIVE,
+        client_id="id",
+        client_secret_encrypted=crypto.encrypt("secret"),
+    )
+    run = sync.request_sync(company, "manual", enqueue=False)
+    assert sync._claim(run.pk)
+    run.refresh_from_db()
+    # The lease ran out while this worker was still busy: the run is reaped.
+    assert sync.reap_stale_runs(now=timezone.now() + timedelta(days=1)) == 1
+    held = sync._hold(run, sync.rc.Plan(), ["looks wrong"])
+    assert held.status == "interrupted"
+    failed = sync._fail(run, integration, RuntimeError("boom"))
+    assert failed.status == "interrupted"
+    assert SyncRun.objects.get(pk=run.pk).status == "interrupted"

@@ -311,10 +311,8 @@ class RunLost(Exception):
 
 def _fail(run: SyncRun, integration: PersonioIntegration | None, exc: Exception) -> SyncRun:
     message = getattr(exc, "message", None) or str(exc)
-    run.status = RunStatus.FAILED
-    run.finished_at = timezone.now()
-    run.message = message
-    run.save(update_fields=["status", "finished_at", "message"])
+    if not _finish(run, status=RunStatus.FAILED, message=message):
+        return SyncRun.objects.get(pk=run.pk)
     if integration is not None:
         from benefitsync.integrations.personio import services
 
@@ -332,24 +330,28 @@ def _succeeded(integration: PersonioIntegration | None) -> None:
         )
 
 
+def _finish(run: SyncRun, **fields: Any) -> bool:
+    """Record a run's outcome, unless it was reaped as interrupted meanwhile (then a newer run
+    may own the company, and this one must not claim an outcome). Updates `run` in place."""
+    fields["finished_at"] = timezone.now()
+    updated = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return updated == 1
+
+
 def _hold(run: SyncRun, plan: rc.Plan, reasons: list[str]) -> SyncRun:
-    run.status = RunStatus.HELD
-    run.finished_at = timezone.now()
-    run.hold_reasons = reasons
-    run.plan = plan_to_json(plan)
-    run.counts = plan.counts()
-    run.save(
-        update_fields=[
-            "status",
-            "finished_at",
-            "hold_reasons",
-            "plan",
-            "counts",
-            "requests",
-            "rate_limited",
-            "attributes",
-        ]
-    )
+    if not _finish(
+        run,
+        status=RunStatus.HELD,
+        hold_reasons=reasons,
+        plan=plan_to_json(plan),
+        counts=plan.counts(),
+        requests=run.requests,
+        rate_limited=run.rate_limited,
+        attributes=run.attributes,
+    ):
+        return SyncRun.objects.get(pk=run.pk)
     log.info("sync held company=%s run=%s: %s", run.company_id, run.pk, "; ".join(reasons))
     return run
 
