@@ -67,17 +67,32 @@ def fast_insert(
         ", ".join(quote(column) for _attname, column, _adapter, _fallback in columns),
         ", ".join(["%s"] * len(columns)),
     )
+
+    def values_of(row: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for attname, _column, adapter, fallback in columns:
+            value = row.get(attname, fallback)
+            if value is not None and adapter is not None:
+                value = adapter(value)
+            values.append(value)
+        return values
+
     count = 0
-    batch: list[list[Any]] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is PostgreSQL's bulk path: several times faster than batched INSERTs.
+            copy_sql = "COPY {} ({}) FROM STDIN".format(
+                quote(model._meta.db_table),
+                ", ".join(quote(column) for _attname, column, _adapter, _fallback in columns),
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(values_of(row))
+                    count += 1
+            return count
+        batch: list[list[Any]] = []
         for row in rows:
-            values = []
-            for attname, _column, adapter, fallback in columns:
-                value = row.get(attname, fallback)
-                if value is not None and adapter is not None:
-                    value = adapter(value)
-                values.append(value)
-            batch.append(values)
+            batch.append(values_of(row))
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
                 count += len(batch)
