@@ -253,6 +253,8 @@ def _changes(remote: RemoteEmployee, local: LocalEmployee) -> dict[str, tuple[An
         if name == "leaving_date":
             continue  # decided by the leaving rules below, applied with them
         old = local.fields.get(name)
+        if old == new:  # the common case, decided without normalising
+            continue
         if _norm(old) != _norm(new):
             changes[name] = (old, new)
     return changes
