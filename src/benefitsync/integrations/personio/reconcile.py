@@ -370,7 +370,7 @@ def reconcile(
                 )
                 continue
             status, month = lifecycle
-            plan.actions.append(Create(r.personio_id, dict(r.fields), status, month))
+            plan.actions.append(Create(r.personio_id, r.fields, status, month))
             if r.email:
                 taken_emails[r.email] = -r.personio_id
             if policy.auto_invite:
