@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--worker", metavar="BASE_URL")
     parser.add_argument("--limits", action="store_true")
     parser.add_argument("--no-limits", dest="limits", action="store_false")
-    parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=15)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=("a", "b"), help="run only scenarios a or b")
     args = parser.parse_args()
