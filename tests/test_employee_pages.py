@@ -13,7 +13,8 @@ from benefitsync.accounts.models import User
 from benefitsync.audit.models import AuditEvent
 from benefitsync.companies.models import Company
 from benefitsync.employees import views as employee_views
-from benefitsync.employees.models import PERSONIO_FIELDS, Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.integrations.personio.models import IntegrationStatus, PersonioIntegration
 from benefitsync.lib.months import Month
 from tests.conftest import ClientFor

@@ -28,23 +28,6 @@ class InvitationState(models.TextChoices):
     SIGNED_UP = "signed_up", _("Signed up")
 
 
-# Fields whose value comes from Personio; read-only in the portal while the integration is
-# connected (SPEC §3). The sync writes exactly these (plus lifecycle fields through services).
-PERSONIO_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "email",
-    "personnel_number",
-    "employment_type",
-    "hire_date",
-    "leaving_date",
-    "gender",
-    "personio_company_name",
-    "marital_status",
-    "personio_status",
-)
-
-
 class Employee(models.Model):
     """A person employed by a company.
 

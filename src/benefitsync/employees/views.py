@@ -23,7 +23,8 @@ from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
-from benefitsync.employees.models import PERSONIO_FIELDS, Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
 from benefitsync.integrations.personio.services import is_connected
 from benefitsync.lib.months import Month

@@ -31,20 +31,8 @@ from typing import Any
 from benefitsync.employees import rules
 from benefitsync.lib.months import Month
 
-# Portal fields the sync maintains (see employees.models.PERSONIO_FIELDS; kept equal by a test).
-SYNCED_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "email",
-    "personnel_number",
-    "employment_type",
-    "hire_date",
-    "leaving_date",
-    "gender",
-    "personio_company_name",
-    "marital_status",
-    "personio_status",
-)
+# Portal fields the sync maintains: exactly the Personio-managed fields of an employee.
+SYNCED_FIELDS: tuple[str, ...] = rules.PERSONIO_FIELDS
 OPT_IN_VALUES = frozenset({"yes", "true", "ja"})
 
 ACTIVE, LEAVING, LEFT = rules.ACTIVE, rules.LEAVING, rules.LEFT
