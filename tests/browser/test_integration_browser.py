@@ -8,69 +8,19 @@ the test decides when it runs and the page must notice by itself (its status pol
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import LazySettings
 
 from benefitsync.companies.models import Company
-from benefitsync.integrations.personio import sync, tasks
-from benefitsync.integrations.personio.client import clear_token_cache
+from benefitsync.integrations.personio import sync
 from benefitsync.integrations.personio.models import RunStatus, SyncRun
-from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from tests.browser.conftest import CHROMIUM_ARGS
 from tests.factories import PASSWORD, make_company, make_hr_admin
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-STATIC_DIR = Path(__file__).resolve().parents[2] / "src" / "benefitsync" / "static"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); runs in CI")
-    return CHROMIUM
-
-
-@pytest.fixture
-def sandbox(settings: LazySettings) -> Iterator[SandboxHandle]:
-    with running_sandbox(employees=20, seed=11) as handle:
-        clear_token_cache()
-        settings.PERSONIO_BASE_URL = handle.base_url
-        settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
-        yield handle
-
-
-@pytest.fixture
-def queued_jobs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Run ids the portal enqueued; the test plays the worker."""
-    jobs: list[int] = []
-    monkeypatch.setattr(tasks, "run_sync", jobs.append)
-    return jobs
-
-
-@pytest.fixture
-def browser_env(settings: LazySettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between page actions are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server finds the portal's CSS and JS here (the package is not an app).
-    if STATIC_DIR not in [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]:
-        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), STATIC_DIR]
 
 
 def test_connect_wrong_then_right_and_watch_synchronize_now(
