@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from benefitsync.integrations.personio.ratelimit import (
     Window,
     floor_seconds,
 )
+from benefitsync.integrations.personio.sandbox.server import sandbox_process
 from benefitsync.integrations.personio.sandbox.state import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -46,12 +46,6 @@ class Scenario:
     employees: int
     limits: bool
     latency_ms: float
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def worker(base_url: str, limits: bool, concurrency: int) -> dict[str, Any]:
@@ -78,38 +72,13 @@ def worker(base_url: str, limits: bool, concurrency: int) -> dict[str, Any]:
 
 
 def run(scenario: Scenario, concurrency: int) -> dict[str, Any]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benefitsync.integrations.personio.sandbox",
-            "--port",
-            str(port),
-            "--employees",
-            str(scenario.employees),
-            "--seed",
-            "1",
-            "--rate-limit",
-            "personio" if scenario.limits else "off",
-            "--latency-ms",
-            str(scenario.latency_ms),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                httpx.get(f"{base}/sandbox", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("sandbox did not start") from None
-                time.sleep(0.2)
+    options = [
+        "--rate-limit",
+        "personio" if scenario.limits else "off",
+        "--latency-ms",
+        str(scenario.latency_ms),
+    ]
+    with sandbox_process(employees=scenario.employees, options=options) as base:
         out = subprocess.run(
             [
                 sys.executable,
@@ -127,9 +96,6 @@ def run(scenario: Scenario, concurrency: int) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(out.stdout)
         result["server"] = httpx.get(f"{base}/sandbox/stats").json()
         return result
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

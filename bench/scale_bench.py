@@ -155,47 +155,14 @@ def limited_worker(base_url: str, employees: int) -> dict[str, Any]:
 
 
 def limited(employees: int, latency_ms: float) -> list[dict[str, Any]]:
-    from tests.scale.cluster import free_port
-
     from benefitsync.integrations.personio.ratelimit import (
         PERSONIO_EMPLOYEES_WINDOWS,
         floor_seconds,
     )
+    from benefitsync.integrations.personio.sandbox.server import sandbox_process
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benefitsync.integrations.personio.sandbox",
-            "--port",
-            str(port),
-            "--employees",
-            str(employees),
-            "--seed",
-            "1",
-            "--rate-limit",
-            "personio",
-            "--latency-ms",
-            str(latency_ms),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                httpx.get(f"{base}/sandbox", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("sandbox did not start") from None
-                time.sleep(0.2)
+    options = ["--rate-limit", "personio", "--latency-ms", str(latency_ms)]
+    with sandbox_process(employees=employees, options=options) as base:
         out = subprocess.run(
             [
                 sys.executable,
@@ -211,9 +178,6 @@ def limited(employees: int, latency_ms: float) -> list[dict[str, Any]]:
             cwd=REPO,
         )
         phases: list[dict[str, Any]] = json.loads(out.stdout.strip().splitlines()[-1])["phases"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     rtt = latency_ms / 1000
     minimum = 1 + -(-employees // 100)
     floor = rtt + floor_seconds(minimum, PERSONIO_EMPLOYEES_WINDOWS) + rtt

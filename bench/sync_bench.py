@@ -11,59 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import psutil
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def sandbox_process(employees: int, extra: list[str]) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benefitsync.integrations.personio.sandbox",
-            "--port",
-            str(port),
-            "--employees",
-            str(employees),
-            "--seed",
-            "1",
-            "--log-level",
-            "warning",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("sandbox did not start") from None
-            time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+from benefitsync.integrations.personio.sandbox.server import sandbox_process
 
 
 class PeakRss:
@@ -143,7 +99,7 @@ def main() -> None:
     from benefitsync.integrations.personio.client import Credentials
 
     rows: list[tuple[str, float, int | str, int, int]] = []
-    with sandbox_process(args.employees, ["--rate-limit", "off"]) as base_url:
+    with sandbox_process(employees=args.employees, options=["--rate-limit", "off"]) as base_url:
         company = Company.objects.create(name="Bench GmbH", slug=f"bench-{os.getpid()}")
         services.do_connect_personio(
             company,

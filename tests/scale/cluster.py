@@ -26,15 +26,11 @@ import psycopg
 import redis
 from psycopg import sql
 
+from benefitsync.integrations.personio.sandbox.server import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PG_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def with_database(url: str, name: str) -> str:

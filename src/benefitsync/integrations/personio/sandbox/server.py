@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,61 @@ def running_sandbox(
         state.stopping.set()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def sandbox_process(
+    *,
+    employees: int,
+    seed: int = 1,
+    options: Sequence[str] = (),
+    startup_timeout: float = 300.0,
+) -> Iterator[str]:
+    """Serve a sandbox from a separate process for the duration of the block; yields its base
+    URL. Benchmarks use this so serving Personio does not share the measured process's CPU
+    (and GIL); `options` are further command-line options (e.g. `--rate-limit off`)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "benefitsync.integrations.personio.sandbox",
+            "--port",
+            str(port),
+            "--employees",
+            str(employees),
+            "--seed",
+            str(seed),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the Personio sandbox process did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
