@@ -79,6 +79,8 @@ def test_metrics_count_runs_by_outcome_durations_changes_and_429s(db: None) -> N
     old = SyncRun.objects.create(company=company, trigger="daily", status="succeeded")
     SyncRun.objects.filter(pk=old.pk).update(finished_at=now - dt.timedelta(days=2), requests=99)
 
+    HUEY.flush()  # jobs other tests queued (no worker runs here) are not this test's business
+    HUEY.enqueue(HUEY.task()(lambda: None).s())
     response = Client().get("/metrics")
     assert response.status_code == 200
     text = response.content.decode()
@@ -89,7 +91,8 @@ def test_metrics_count_runs_by_outcome_durations_changes_and_429s(db: None) -> N
     assert 'benefitsync_sync_employees_changed_24h{change="created"} 7.0' in text
     assert "benefitsync_personio_requests_24h 15.0" in text
     assert "benefitsync_personio_rate_limited_24h 1.0" in text
-    assert "benefitsync_queue_depth 0.0" in text
+    assert "benefitsync_queue_depth 1.0" in text
+    HUEY.flush()
     assert 'benefitsync_metrics_up{source="database"} 1.0' in text
 
 
