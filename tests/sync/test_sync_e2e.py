@@ -500,3 +500,25 @@ def test_cli_connects_syncs_and_lists_employees_as_json(
         "last_working_month",
         "missing_from_personio",
     }
+
+
+def test_cli_confirms_a_held_run(
+    company: Company,
+    connected: PersonioIntegration,
+    sandbox: SandboxHandle,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    sync_now(company)
+    for e in sandbox.state.list_flat():
+        sandbox.state.delete_employee(e["id"])
+    held = sync_now(company)
+    assert held.status == RunStatus.HELD
+    call_command("sync", company.slug, "--confirm", str(held.pk), "--json")
+    result = json.loads(capsys.readouterr().out)
+    assert result["outcome"] == RunStatus.APPLIED
+    assert (
+        Employee.objects.filter(company=company, missing_from_personio=True).count()
+        == (result["counts"]["flagged_missing"])
+    )

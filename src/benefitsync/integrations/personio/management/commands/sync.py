@@ -1,4 +1,5 @@
 """`benefitsync sync SLUG [--dry-run] [--json]` — synchronize a company now, in this process.
+`benefitsync sync SLUG --confirm RUN | --discard RUN` — decide a held run (as the system).
 
 JSON output (stable): {"run": id|null, "company": slug, "outcome": "succeeded|partly_failed|failed|
 held|dry_run", "counts": {...}, "hold_reasons": [...], "message": str, "requests": n,
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from benefitsync.companies.cli import company_by_slug
 from benefitsync.integrations.personio import sync
 from benefitsync.integrations.personio.errors import PersonioError
-from benefitsync.integrations.personio.models import Trigger
+from benefitsync.integrations.personio.models import SyncRun, Trigger
 
 
 class Command(BaseCommand):
@@ -26,15 +27,38 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--json", action="store_true")
+        decide = parser.add_mutually_exclusive_group()
+        decide.add_argument("--confirm", type=int, metavar="RUN", help="Apply a held run's plan.")
+        decide.add_argument("--discard", type=int, metavar="RUN", help="Discard a held run.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = company_by_slug(options["slug"])
-        if options["dry_run"]:
+        if options["confirm"] or options["discard"]:
+            run_id = options["confirm"] or options["discard"]
+            held = SyncRun.objects.filter(company=company, pk=run_id).first()
+            if held is None:
+                raise CommandError(f"No run {run_id} for {company.slug}.")
+            try:
+                if options["confirm"]:
+                    held = sync.confirm_held(held, acting_user=None)
+                else:
+                    held = sync.discard_held(held, acting_user=None)
+            except (ValueError, sync.AlreadyRunning) as exc:
+                raise CommandError(str(exc)) from None
+            result: dict[str, Any] = {
+                "run": held.pk,
+                "company": company.slug,
+                "outcome": held.status,
+                "counts": held.counts,
+                "hold_reasons": held.hold_reasons,
+                "message": held.message,
+            }
+        elif options["dry_run"]:
             try:
                 plan, reasons = sync.dry_run(company)
             except (PersonioError, sync.NotConnected) as exc:
                 raise CommandError(str(exc)) from None
-            result: dict[str, Any] = {
+            result = {
                 "run": None,
                 "company": company.slug,
                 "outcome": "dry_run",
