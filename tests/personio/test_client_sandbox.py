@@ -198,3 +198,18 @@ def test_updated_since_returns_only_changed_employees(
     ids = [r.id for r in records if isinstance(r, PersonioEmployee)]
     assert target in ids
     assert len(ids) < EMPLOYEES
+
+
+@pytest.mark.parametrize("expected_total", [EMPLOYEES, 10, 5_000, 120])
+def test_a_guessed_total_asks_the_first_pages_at_once_and_loses_nobody(
+    expected_total: int, sandbox: SandboxHandle, make_client: ClientFactory
+) -> None:
+    """Right, too small or too large: every employee arrives exactly once, in order."""
+    client = make_client(max_concurrency=15)
+    records = list(client.iter_employees(expected_total=expected_total))
+    ids = [r.id for r in records if isinstance(r, PersonioEmployee)]
+    assert ids == sorted(sandbox.state.employees)
+    pages = client.stats.requests - client.stats.auth_requests - 1  # minus the attributes call
+    needed = -(-(EMPLOYEES - 1) // 99)  # pages of 100 overlapping by one
+    guessed = min(14, -(-expected_total // 99))
+    assert pages == max(needed, guessed)

@@ -36,6 +36,7 @@ about Personio's behaviour, and why:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -309,7 +310,9 @@ class PersonioClient:
             self.stats.add("bad_records")
         return record
 
-    def iter_employees(self, *, updated_since: datetime | None = None) -> Iterator[EmployeeRecord]:
+    def iter_employees(
+        self, *, updated_since: datetime | None = None, expected_total: int | None = None
+    ) -> Iterator[EmployeeRecord]:
         """`GET /v1/company/employees`, all pages, as a stream of records in Personio's order.
 
         Follows https://developer.personio.de/reference/get_company-employees and the pagination
@@ -318,6 +321,9 @@ class PersonioClient:
         (https://developer.personio.de/changelog/employee-api-introduction-of-pagination-in-the-updated_since-filter-of-the-get-employees-endpoint).
         Each employee id is yielded at most once; malformed records are yielded as `BadRecord`.
         Memory is bounded by the buffered pages plus one int per employee id (for dedupe).
+        `expected_total` (e.g. the last sync's count) lets the first second's burst ask for the
+        first pages at once instead of waiting for page 0 to learn the total; a wrong guess
+        costs only a few empty pages.
         """
         params: dict[str, str] = {}
         if updated_since is not None:
@@ -329,7 +335,9 @@ class PersonioClient:
             labels_future = pool.submit(self._custom_labels)
             yielded: set[int] = set()
             for _ in range(self.max_restarts + 1):
-                consistent = yield from self._listing_pass(params, labels_future, yielded)
+                consistent = yield from self._listing_pass(
+                    params, labels_future, yielded, expected_total
+                )
                 if consistent:
                     return
                 self.stats.add("restarts")
@@ -384,10 +392,18 @@ class PersonioClient:
         params: dict[str, str],
         labels_future: Future[dict[str, str]],
         yielded: set[int],
+        expected_total: int | None = None,
     ) -> Generator[EmployeeRecord, None, bool]:
         """One pass over all pages; returns whether the pass was consistent (see module doc)."""
         pass_ids: set[int] = set()
-        first = self._fetch_page(0, params)
+        early: list[PageInfo] = []
+        # With a hint, the first window (one slot is the attributes call's) asks for several
+        # pages at once; the total from page 0 then decides what else is needed.
+        guessed = min(self.max_concurrency - 1, -(-(expected_total or 0) // _STEP))
+        if guessed > 1:
+            first, *early = self._pages_in_order([i * _STEP for i in range(guessed)], params)
+        else:
+            first = self._fetch_page(0, params)
         labels = labels_future.result()
         yield from self._records(first, labels, yielded, pass_ids)
         total = first.total_elements
@@ -404,8 +420,8 @@ class PersonioClient:
         # between the two fetches, even when the total stayed the same.
         changed = False
         prev_last = _raw_id(first.items[-1]) if len(first.items) == PAGE_SIZE else None
-        offsets = range(_STEP, max(_STEP, total - 1), _STEP)
-        for page in self._pages_in_order(offsets, params):
+        offsets = [o for o in range(_STEP, max(_STEP, total - 1), _STEP) if o > len(early) * _STEP]
+        for page in itertools.chain(early, self._pages_in_order(offsets, params)):
             if page.total_elements != total:
                 changed = True
             if prev_last is not None and (not page.items or _raw_id(page.items[0]) != prev_last):

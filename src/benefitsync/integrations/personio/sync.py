@@ -153,10 +153,20 @@ def fetch(
     integration: PersonioIntegration, on_progress: Callable[[int], None] | None = None
 ) -> Fetched:
     """Read every employee from Personio (raises the client's typed errors)."""
+    last = (
+        SyncRun.objects.filter(
+            company_id=integration.company_id,
+            status__in=[RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED, RunStatus.APPLIED],
+        )
+        .values_list("counts", flat=True)
+        .first()
+    )
+    expected = (last or {}).get("remote_total")
     with make_client(integration) as client:
 
         def records() -> Iterator[EmployeeRecord]:
-            for n, record in enumerate(client.iter_employees(), start=1):
+            listing = client.iter_employees(expected_total=expected)
+            for n, record in enumerate(listing, start=1):
                 if on_progress is not None and n % 100 == 0:
                     on_progress(n)
                 yield record
