@@ -116,3 +116,16 @@ def test_the_floor_for_a_hundred_pages_is_six_seconds_under_personio_limits() ->
 def test_a_limiter_without_windows_is_refused() -> None:
     with pytest.raises(ValueError):
         RateLimiter([])
+
+
+def test_after_a_429_the_margin_widens_up_to_its_maximum() -> None:
+    clock = FakeClock()
+    limiter = personio(clock, margin=0.05)
+    limiter.widen(0.05, 0.12)
+    assert limiter.margin == pytest.approx(0.10)
+    limiter.widen(0.05, 0.12)
+    limiter.widen(0.05, 0.12)
+    assert limiter.margin == pytest.approx(0.12)
+    for _ in range(15):
+        assert limiter.reserve() == 0
+    assert limiter.reserve() == pytest.approx(1.12)

@@ -152,6 +152,9 @@ def clear_token_cache() -> None:
         _TOKENS.clear()
 
 
+# After each 429 the limiter's safety margin grows by this much, up to the maximum.
+_MARGIN_STEP = 0.05
+_MARGIN_MAX = 0.3
 _STEP = PAGE_SIZE - 1  # offsets advance by 99 so consecutive pages share one record
 
 
@@ -470,6 +473,7 @@ class PersonioClient:
             # Personio: retry a 429 "with a delay of at least 1 second"; jitter spreads threads.
             wait = max(1.0, base) * self._jitter(1.0, 1.5) * self.retry_wait_scale
             self.limiter.pause(wait)
+            self.limiter.widen(_MARGIN_STEP, _MARGIN_MAX)
             return float(wait)
         return float(base * self._jitter(0.5, 1.0) * self.retry_wait_scale)
 

@@ -131,6 +131,16 @@ class RateLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    def widen(self, step: float, maximum: float) -> None:
+        """Add `step` to the safety margin, up to `maximum`.
+
+        A 429 despite the margin means requests reach the server closer together than they
+        left the limiter (a busy process sends some late, bunching them): keep a wider margin
+        for the rest of this client's life instead of paying another ≥ 1 s pause.
+        """
+        with self._lock:
+            self.margin = min(maximum, max(self.margin, self.margin + step))
+
     def reset(self) -> None:
         """Forget all grants and pauses."""
         with self._lock:
