@@ -27,7 +27,7 @@ from benefitsync.benefits.models import (
 from benefitsync.benefits.vouchers import add_to_total
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
-from benefitsync.employees.services import ActionRefused
+from benefitsync.employees.services import ActionRefused, lock_employee_for
 from benefitsync.lib.months import Month
 
 if TYPE_CHECKING:
@@ -97,16 +97,7 @@ def do_submit_receipt(
 
     Leaving planned: months up to the last working month; Left: refused (SPEC §4.3, §6).
     """
-    employee = Employee.objects.select_for_update().get(pk=employee.pk)
-    decision = rules.check(
-        rules.Action.SUBMIT_RECEIPT,
-        status=employee.status,
-        today=today,
-        last_month=employee.lwm,
-        month=month,
-    )
-    if not decision:
-        raise ActionRefused(decision.reason)
+    employee = lock_employee_for(employee, rules.Action.SUBMIT_RECEIPT, today=today, month=month)
     if month > Month.of(today):
         raise ActionRefused(_("Receipts can be submitted for this month or earlier months only."))
     if benefit.employee_id != employee.pk or benefit.kind not in REIMBURSEMENT_TYPES:

@@ -82,18 +82,9 @@ def end_benefits_now(employee: Employee, current: Month) -> int:
 def _check_configurable(employee: Employee, today: dt.date) -> Employee:
     """Lock the employee and refuse when their status forbids configuring benefits (SPEC §6)."""
     # Imported here: employees.services imports this module at load time.
-    from benefitsync.employees.services import ActionRefused
+    from benefitsync.employees.services import lock_employee_for
 
-    locked = Employee.objects.select_for_update().get(pk=employee.pk)
-    decision = rules.check(
-        rules.Action.CONFIGURE_BENEFIT,
-        status=locked.status,
-        today=today,
-        last_month=locked.lwm,
-    )
-    if not decision:
-        raise ActionRefused(decision.reason)
-    return locked
+    return lock_employee_for(employee, rules.Action.CONFIGURE_BENEFIT, today=today)
 
 
 def _check_months(start_month: Month, end_month: Month | None) -> None:

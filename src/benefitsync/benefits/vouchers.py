@@ -27,7 +27,7 @@ from benefitsync.benefits.models import (
 )
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
-from benefitsync.employees.services import ActionRefused
+from benefitsync.employees.services import ActionRefused, lock_employee_for
 from benefitsync.lib.months import Month
 
 if TYPE_CHECKING:
@@ -88,16 +88,7 @@ def do_select_voucher(
     up to the last working month; Left: never), and only where a voucher benefit covers the month.
     The employee row is locked, so an immediate termination cannot slip in between.
     """
-    employee = Employee.objects.select_for_update().get(pk=employee.pk)
-    decision = rules.check(
-        rules.Action.SELECT_VOUCHER,
-        status=employee.status,
-        today=today,
-        last_month=employee.lwm,
-        month=month,
-    )
-    if not decision:
-        raise ActionRefused(decision.reason)
+    employee = lock_employee_for(employee, rules.Action.SELECT_VOUCHER, today=today, month=month)
     current = Month.of(today)
     if month < current:
         raise ActionRefused(_("Vouchers of past months can no longer be selected."))
@@ -152,15 +143,13 @@ def do_redeem_voucher(
         VoucherSelection.objects.select_for_update().select_related("employee").get(pk=selection.pk)
     )
     employee = selection.employee
-    decision = rules.check(
+    rules.require(
         rules.Action.REDEEM_VOUCHER,
         status=employee.status,
         today=today,
         last_month=employee.lwm,
         month=Month.of(selection.month),
     )
-    if not decision:
-        raise ActionRefused(decision.reason)
     if selection.issued_at is None:
         raise ActionRefused(_("This voucher has not been issued yet."))
     if selection.redeemed_at is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,17 @@ class Decision:
 
 
 ALLOW = Decision(True)
+
+
+class ActionRefused(Exception):
+    """A rule forbids the action; the message says why, for the person who tried."""
+
+
+def require(action: Action, **facts: Any) -> None:
+    """`check()`, raising ActionRefused with the reason when the action is not allowed."""
+    decision = check(action, **facts)
+    if not decision:
+        raise ActionRefused(decision.reason)
 
 
 def check(

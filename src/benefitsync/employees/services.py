@@ -18,6 +18,7 @@ from benefitsync.benefits import services as benefit_services
 from benefitsync.benefits.models import VoucherSelection
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.rules import ActionRefused as ActionRefused
 from benefitsync.lib.months import Month, local_today
 
 if TYPE_CHECKING:
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
     from benefitsync.companies.models import Company
 
 
-class ActionRefused(Exception):
-    """A rule forbids the action; the message says why, for the person who tried."""
+def lock_employee_for(
+    employee: Employee, action: rules.Action, *, today: dt.date, month: Month | None = None
+) -> Employee:
+    """Lock the employee's row and refuse (ActionRefused) when their status forbids `action`
+    for `month`; the lock keeps a termination from slipping in before the caller writes."""
+    locked = Employee.objects.select_for_update().get(pk=employee.pk)
+    rules.require(action, status=locked.status, today=today, last_month=locked.lwm, month=month)
+    return locked
 
 
 def company_today(company: Company, now: dt.datetime | None = None) -> dt.date:
@@ -137,14 +144,12 @@ def do_terminate_now(employee: Employee, *, today: dt.date, acting_user: User | 
     current = Month.of(today)
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     blocking = VoucherSelection.objects.filter(employee=employee, month=current.first_day).first()
-    decision = rules.check(
+    rules.require(
         rules.Action.TERMINATE_NOW,
         status=employee.status,
         today=today,
         has_voucher_this_month=blocking is not None,
     )
-    if not decision:
-        raise ActionRefused(decision.reason)
     employee.status = EmployeeStatus.LEFT
     employee.left_at = timezone.now()
     employee.last_working_month = current.previous().first_day

@@ -281,28 +281,30 @@ def run_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
     return JsonResponse(run_status_payload(_run_of(company, pk)))
 
 
-@company_view("POST")
-def pause(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+def _switch_schedule(
+    request: HttpRequest, slug: str, change: Callable[..., object], done: str
+) -> HttpResponse:
     try:
-        services.do_pause_personio(company, acting_user=acting_user(request))
+        change(_company(request), acting_user=acting_user(request))
     except services.ConnectError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Daily synchronization paused."))
+        messages.success(request, done)
     return _page(request, slug)
+
+
+@company_view("POST")
+def pause(request: HttpRequest, slug: str) -> HttpResponse:
+    return _switch_schedule(
+        request, slug, services.do_pause_personio, _("Daily synchronization paused.")
+    )
 
 
 @company_view("POST")
 def resume(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
-    try:
-        services.do_resume_personio(company, acting_user=acting_user(request))
-    except services.ConnectError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Daily synchronization resumed."))
-    return _page(request, slug)
+    return _switch_schedule(
+        request, slug, services.do_resume_personio, _("Daily synchronization resumed.")
+    )
 
 
 @company_view("POST")
