@@ -258,7 +258,7 @@ def test_duplicate_personio_id_in_one_listing_is_skipped() -> None:
 def test_run_is_held_when_a_needed_attribute_vanishes() -> None:
     plan = run([remote(1)], [local(10, 1)])
     reasons = rc.hold_reasons(
-        plan,
+        plan.tally(),
         active_count=1,
         previous_attributes=frozenset({"email", "first_name", "last_name", "termination_date"}),
         delivered_attributes=frozenset({"email", "first_name", "last_name"}),
@@ -269,7 +269,7 @@ def test_run_is_held_when_a_needed_attribute_vanishes() -> None:
 def test_run_is_held_when_personio_returns_nobody_but_the_company_has_active_employees() -> None:
     plan = run([], [local(10, 1)])
     reasons = rc.hold_reasons(
-        plan, active_count=1, previous_attributes=None, delivered_attributes=frozenset()
+        plan.tally(), active_count=1, previous_attributes=None, delivered_attributes=frozenset()
     )
     assert any("no employees" in r for r in reasons)
 
@@ -286,7 +286,7 @@ def test_mass_leaving_is_held_from_20_percent_and_at_least_5(
     locals_ = [local(100 + i, i) for i in range(active)]
     plan = run(remotes, locals_)
     reasons = rc.hold_reasons(
-        plan,
+        plan.tally(),
         active_count=active,
         previous_attributes=None,
         delivered_attributes=frozenset({"email"}),

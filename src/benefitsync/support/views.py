@@ -203,14 +203,18 @@ def filter_preview(
     filters = {company.name: proposed}
     for other in same_account:
         filters[other.company.name] = sync.policy_of(other).company_filter
-    per_company, several = services.filter_preview(fetched.remote, filters)
-    emails = {r.personio_id: r.email or str(r.personio_id) for r in fetched.remote}
+    with fetched:
+        per_company, several = services.filter_preview(fetched.remote(), filters)
+        shown = several[:PREVIEW_SEVERAL_LIMIT]
+        wanted = {pid for pid, _names in shown}
+        emails = {
+            r.personio_id: r.email or str(r.personio_id)
+            for r in fetched.remote()
+            if r.personio_id in wanted
+        }
     return FilterPreview(
         per_company=tuple(per_company.items()),
-        several=tuple(
-            (emails.get(pid, str(pid)), tuple(names))
-            for pid, names in several[:PREVIEW_SEVERAL_LIMIT]
-        ),
+        several=tuple((emails.get(pid, str(pid)), tuple(names)) for pid, names in shown),
         several_total=len(several),
-        remote_total=len(fetched.remote),
+        remote_total=fetched.readable,
     )

@@ -26,7 +26,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from benefitsync.employees import rules
 from benefitsync.lib.months import Month
@@ -200,6 +200,69 @@ Action = (
 
 
 @dataclass(slots=True)
+class Tally:
+    """The counts of a plan, kept while its actions stream by (a run's `counts`)."""
+
+    created: int = 0
+    updated: int = 0
+    leaving: int = 0
+    undone_leaving: int = 0
+    flagged_missing: int = 0
+    unflagged: int = 0
+    skipped: int = 0
+    errors: int = 0
+    invited: int = 0
+    unchanged: int = 0
+    filtered_out: int = 0
+    remote_total: int = 0
+    leavers: int = 0  # MarkLeaving + FlagMissing of active/leaving employees: the hold guard's
+
+    def add(self, actions: Iterable[Action]) -> None:
+        updated: set[int] = set()
+        for a in actions:
+            match a:
+                case Create():
+                    self.created += 1
+                case Update(employee_id=eid):
+                    updated.add(eid)
+                case MarkLeaving():
+                    self.leaving += 1
+                    self.leavers += 1
+                case MoveLeaving():
+                    self.leaving += 1
+                case UndoLeaving():
+                    self.undone_leaving += 1
+                case FlagMissing(counts_as_leaver=leaver):
+                    self.flagged_missing += 1
+                    self.leavers += leaver
+                case Unflag():
+                    self.unflagged += 1
+                case Skip(error=error):
+                    self.skipped += 1
+                    self.errors += error
+                case Invite():
+                    self.invited += 1
+        # An employee has at most one Update per run, so per-chunk sets add up.
+        self.updated += len(updated)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "leaving": self.leaving,
+            "undone_leaving": self.undone_leaving,
+            "flagged_missing": self.flagged_missing,
+            "unflagged": self.unflagged,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "invited": self.invited,
+            "unchanged": self.unchanged,
+            "filtered_out": self.filtered_out,
+            "remote_total": self.remote_total,
+        }
+
+
+@dataclass(slots=True)
 class Plan:
     actions: list[Action] = field(default_factory=list)
     unchanged: int = 0
@@ -209,23 +272,15 @@ class Plan:
     def of(self, kind: type[Any]) -> list[Any]:
         return [a for a in self.actions if isinstance(a, kind)]
 
+    def tally(self) -> Tally:
+        tally = Tally(
+            unchanged=self.unchanged, filtered_out=self.filtered_out, remote_total=self.remote_total
+        )
+        tally.add(self.actions)
+        return tally
+
     def counts(self) -> dict[str, int]:
-        by_kind = Counter(type(a).__name__ for a in self.actions)
-        skips = self.of(Skip)
-        return {
-            "created": by_kind["Create"],
-            "updated": len({a.employee_id for a in self.of(Update)}),
-            "leaving": by_kind["MarkLeaving"] + by_kind["MoveLeaving"],
-            "undone_leaving": by_kind["UndoLeaving"],
-            "flagged_missing": by_kind["FlagMissing"],
-            "unflagged": by_kind["Unflag"],
-            "skipped": len(skips),
-            "errors": sum(1 for s in skips if s.error),
-            "invited": by_kind["Invite"],
-            "unchanged": self.unchanged,
-            "filtered_out": self.filtered_out,
-            "remote_total": self.remote_total,
-        }
+        return self.tally().counts()
 
     @property
     def is_empty(self) -> bool:
@@ -288,9 +343,229 @@ def _lifecycle_for_new(remote: RemoteEmployee, today: dt.date) -> tuple[str, Mon
     return LEAVING, rules.last_working_month(leaving, today)
 
 
-def _shared_emails(remote: Sequence[RemoteEmployee]) -> set[str]:
-    seen = Counter(r.email for r in remote if r.email)
-    return {email for email, n in seen.items() if n > 1}
+class LocalKey(Protocol):
+    """What a sync keeps of every portal employee for the whole run (`LocalEmployee` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def personio_id(self) -> int | None: ...
+    @property
+    def email(self) -> str: ...  # `email_key` form
+    @property
+    def status(self) -> str: ...
+    @property
+    def missing(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What the whole Personio listing says, as far as a decision about one employee needs it."""
+
+    ids: frozenset[int]  # every Personio ID delivered, readable or not
+    unreadable: frozenset[int]  # IDs of records the parser could not read
+    shared_emails: frozenset[str]  # e-mails on several (distinct) Personio employees
+    total: int  # records delivered, readable or not
+
+
+class Survey:
+    """Learns the `Listing` while the records stream by (the first pass of a sync); keeps ids
+    and e-mails only, never the records."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._ids: set[int] = set()
+        self._unreadable: set[int] = set()
+        self._emails: Counter[str] = Counter()
+
+    def add(self, item: RemoteEmployee | Skip) -> None:
+        self.total += 1
+        if isinstance(item, Skip):
+            if item.personio_id is not None:
+                self._unreadable.add(item.personio_id)
+        elif item.personio_id not in self._ids:  # a repeated ID is skipped, not counted
+            self._ids.add(item.personio_id)
+            if item.email:
+                self._emails[item.email] += 1
+
+    def listing(self) -> Listing:
+        return Listing(
+            ids=frozenset(self._ids | self._unreadable),
+            unreadable=frozenset(self._unreadable),
+            shared_emails=frozenset(e for e, n in self._emails.items() if n > 1),
+            total=self.total,
+        )
+
+
+class Reconciler:
+    """`reconcile()` in steps, so a sync never holds the whole company: the listing's ids and
+    shared e-mails (`Listing`), the portal's e-mails and which employees were matched are kept;
+    records and portal employees pass through in chunks, in Personio's order.
+
+    `step()` needs the portal employees a chunk can match: by Personio ID, and the e-mail
+    candidates `wanted()` names. Feeding every record in one step is `reconcile()` itself.
+    """
+
+    def __init__(
+        self, listing: Listing, local: Iterable[LocalKey], policy: Policy, today: dt.date
+    ) -> None:
+        self.listing = listing
+        self.policy = policy
+        self.today = today
+        self.tally = Tally(remote_total=listing.total)
+        self.active_count = 0
+        # E-mail → employee id: every portal e-mail (`taken`); and the employees an e-mail may
+        # link (`candidates`): not linked, or linked to an ID Personio no longer delivers.
+        self.taken: dict[str, int] = {}
+        self.candidates: dict[str, int] = {}
+        for e in local:
+            if e.status != LEFT:
+                self.active_count += 1
+            if e.email:
+                self.taken[e.email] = e.id
+                if e.personio_id is None or e.personio_id not in listing.ids:
+                    self.candidates[e.email] = e.id
+        self.seen_remote: set[int] = set()
+        self.seen_local: set[int] = set()
+
+    def wanted(self, chunk: Iterable[RemoteEmployee | Skip]) -> tuple[list[int], list[int]]:
+        """The Personio IDs and e-mail candidate employee ids `step(chunk)` needs."""
+        pids: list[int] = []
+        ids: list[int] = []
+        for r in chunk:
+            if isinstance(r, RemoteEmployee):
+                pids.append(r.personio_id)
+                candidate = self.candidates.get(r.email) if r.email else None
+                if candidate is not None:
+                    ids.append(candidate)
+        return pids, ids
+
+    def step(
+        self, chunk: Iterable[RemoteEmployee | Skip], local: Iterable[LocalEmployee]
+    ) -> list[Action]:
+        """The actions for `chunk`; `local` holds (at least) the employees `wanted(chunk)`."""
+        by_pid: dict[int, LocalEmployee] = {}
+        by_id: dict[int, LocalEmployee] = {}
+        for e in local:
+            by_id[e.id] = e
+            if e.personio_id is not None:
+                by_pid[e.personio_id] = e
+        actions: list[Action] = []
+        for r in chunk:
+            if isinstance(r, Skip):
+                actions.append(r)  # a record the parser could not read
+            elif r.personio_id in self.seen_remote:
+                actions.append(Skip(r.personio_id, "delivered twice by Personio"))
+            else:
+                self.seen_remote.add(r.personio_id)
+                self._one(r, by_pid, by_id, actions)
+        self.tally.add(actions)
+        return actions
+
+    def _one(
+        self,
+        r: RemoteEmployee,
+        by_pid: Mapping[int, LocalEmployee],
+        by_id: Mapping[int, LocalEmployee],
+        actions: list[Action],
+    ) -> None:
+        shared = self.listing.shared_emails
+        match = by_pid.get(r.personio_id)
+        link = False
+        if match is None and r.email:
+            candidate = self.candidates.get(r.email)
+            if candidate is not None and candidate not in self.seen_local:
+                match, link = by_id[candidate], True
+        outside = self.policy.company_filter.rejects(r)
+
+        if match is None:
+            if outside:
+                self.tally.filtered_out += 1
+                return
+            if r.email in shared:
+                actions.append(
+                    Skip(r.personio_id, "e-mail address is used by several Personio employees")
+                )
+                return
+            if r.email and r.email in self.taken:
+                actions.append(
+                    Skip(r.personio_id, "e-mail address belongs to another portal employee")
+                )
+                return
+            lifecycle = _lifecycle_for_new(r, self.today)
+            if lifecycle is None:
+                actions.append(Skip(r.personio_id, "left before being synchronized", error=False))
+                return
+            status, month = lifecycle
+            actions.append(Create(r.personio_id, r.fields, status, month))
+            if r.email:
+                self.taken[r.email] = -r.personio_id
+            if self.policy.auto_invite:
+                if not r.email:
+                    actions.append(
+                        Skip(r.personio_id, "no e-mail address: not invited", error=False)
+                    )
+                elif status == ACTIVE:
+                    actions.append(Invite(r.personio_id))
+            return
+
+        self.seen_local.add(match.id)
+        if outside:
+            if not match.missing:
+                actions.append(
+                    FlagMissing(match.id, match.personio_id, outside, match.status != LEFT)
+                )
+            else:
+                self.tally.unchanged += 1
+            return
+
+        changes = _changes(r, match)
+        if "email" in changes and r.email:
+            owner = self.taken.get(r.email)
+            if r.email in shared or (owner is not None and owner != match.id):
+                del changes["email"]
+                actions.append(
+                    Skip(r.personio_id, "new e-mail address belongs to another employee")
+                )
+        leaving, date_change = _leaving_actions(r, match, self.today)
+        if date_change is not None:
+            changes["leaving_date"] = date_change
+        acted = False
+        if changes or link:
+            actions.append(Update(match.id, r.personio_id, changes, link))
+            acted = True
+        if leaving:
+            actions.extend(leaving)
+            acted = True
+        if match.missing:
+            actions.append(Unflag(match.id, r.personio_id))
+            acted = True
+        if not acted:
+            self.tally.unchanged += 1
+
+    def finish(self, local: Iterable[LocalKey]) -> list[Action]:
+        """Flag the linked employees Personio did not deliver. `local` is every portal employee
+        again; rows created or linked by this run carry delivered IDs and are passed over."""
+        actions: list[Action] = []
+        for e in local:
+            if e.id in self.seen_local or e.personio_id is None or e.missing:
+                continue
+            if e.personio_id in self.listing.ids:
+                continue  # delivered (matched, or unreadable: never flagged over a bad record)
+            actions.append(
+                FlagMissing(e.id, e.personio_id, "not delivered by Personio", e.status != LEFT)
+            )
+        self.tally.add(actions)
+        return actions
+
+
+def survey(remote: Iterable[RemoteEmployee], bad_records: Iterable[Skip] = ()) -> Listing:
+    s = Survey()
+    for bad in bad_records:
+        s.add(bad)
+    for r in remote:
+        s.add(r)
+    return s.listing()
 
 
 def reconcile(
@@ -305,114 +580,13 @@ def reconcile(
 
     `today` is the company's local date. `bad_records` are records the parser could not read;
     they are carried into the plan as skips, and their Personio IDs are never flagged missing.
+    The whole listing in one step of a `Reconciler`: a sync runs the same steps in chunks.
     """
-    plan = Plan(actions=list(bad_records), remote_total=len(remote) + len(bad_records))
-    unreadable_ids = {s.personio_id for s in bad_records if s.personio_id is not None}
-    by_pid = {e.personio_id: e for e in local if e.personio_id is not None}
-    remote_ids = {r.personio_id for r in remote} | unreadable_ids
-    # Candidates for an e-mail match: not linked, or linked to an ID Personio no longer has.
-    by_email = {
-        e.email: e
-        for e in local
-        if e.email and (e.personio_id is None or e.personio_id not in remote_ids)
-    }
-    unique: list[RemoteEmployee] = []
-    seen_remote: set[int] = set()
-    for r in remote:
-        if r.personio_id in seen_remote:
-            plan.actions.append(Skip(r.personio_id, "delivered twice by Personio"))
-        else:
-            seen_remote.add(r.personio_id)
-            unique.append(r)
-    shared = _shared_emails(unique)
-    taken_emails = {e.email: e.id for e in local if e.email}
-    seen_local: set[int] = set()
-
-    for r in unique:
-        match = by_pid.get(r.personio_id)
-        link = False
-        if match is None and r.email:
-            candidate = by_email.get(r.email)
-            if candidate is not None and candidate.id not in seen_local:
-                match, link = candidate, True
-        outside = policy.company_filter.rejects(r)
-
-        if match is None:
-            if outside:
-                plan.filtered_out += 1
-                continue
-            if r.email in shared:
-                plan.actions.append(
-                    Skip(r.personio_id, "e-mail address is used by several Personio employees")
-                )
-                continue
-            if r.email and r.email in taken_emails:
-                plan.actions.append(
-                    Skip(r.personio_id, "e-mail address belongs to another portal employee")
-                )
-                continue
-            lifecycle = _lifecycle_for_new(r, today)
-            if lifecycle is None:
-                plan.actions.append(
-                    Skip(r.personio_id, "left before being synchronized", error=False)
-                )
-                continue
-            status, month = lifecycle
-            plan.actions.append(Create(r.personio_id, r.fields, status, month))
-            if r.email:
-                taken_emails[r.email] = -r.personio_id
-            if policy.auto_invite:
-                if not r.email:
-                    plan.actions.append(
-                        Skip(r.personio_id, "no e-mail address: not invited", error=False)
-                    )
-                elif status == ACTIVE:
-                    plan.actions.append(Invite(r.personio_id))
-            continue
-
-        seen_local.add(match.id)
-        if outside:
-            if not match.missing:
-                plan.actions.append(
-                    FlagMissing(match.id, match.personio_id, outside, match.status != LEFT)
-                )
-            else:
-                plan.unchanged += 1
-            continue
-
-        changes = _changes(r, match)
-        if "email" in changes and r.email:
-            owner = taken_emails.get(r.email)
-            if r.email in shared or (owner is not None and owner != match.id):
-                del changes["email"]
-                plan.actions.append(
-                    Skip(r.personio_id, "new e-mail address belongs to another employee")
-                )
-        leaving, date_change = _leaving_actions(r, match, today)
-        if date_change is not None:
-            changes["leaving_date"] = date_change
-        acted = False
-        if changes or link:
-            plan.actions.append(Update(match.id, r.personio_id, changes, link))
-            acted = True
-        if leaving:
-            plan.actions.extend(leaving)
-            acted = True
-        if match.missing:
-            plan.actions.append(Unflag(match.id, r.personio_id))
-            acted = True
-        if not acted:
-            plan.unchanged += 1
-
-    for e in local:
-        if e.id in seen_local or e.personio_id is None or e.personio_id in unreadable_ids:
-            continue
-        if e.missing:
-            continue
-        plan.actions.append(
-            FlagMissing(e.id, e.personio_id, "not delivered by Personio", e.status != LEFT)
-        )
-    return plan
+    reconciler = Reconciler(survey(remote, bad_records), local, policy, today)
+    actions = reconciler.step([*bad_records, *remote], local)
+    actions += reconciler.finish(local)
+    tally = reconciler.tally
+    return Plan(actions, tally.unchanged, tally.filtered_out, tally.remote_total)
 
 
 # --- the hold guard (SPEC §7: a sync that looks wrong is held, not applied) -----------------------
@@ -424,7 +598,7 @@ MASS_CHANGE_MINIMUM = 5
 
 
 def hold_reasons(
-    plan: Plan,
+    tally: Tally,
     *,
     active_count: int,
     previous_attributes: frozenset[str] | None,
@@ -442,11 +616,11 @@ def hold_reasons(
             for a in NEEDED_ATTRIBUTES
             if a in previous_attributes and a not in delivered_attributes
         )
-        if vanished and plan.remote_total:
+        if vanished and tally.remote_total:
             reasons.append("attributes no longer delivered by Personio: " + ", ".join(vanished))
-    if plan.remote_total == 0 and active_count > 0:
+    if tally.remote_total == 0 and active_count > 0:
         reasons.append("Personio returned no employees while the company has active employees")
-    leavers = len(plan.of(MarkLeaving)) + sum(1 for f in plan.of(FlagMissing) if f.counts_as_leaver)
+    leavers = tally.leavers
     if (
         active_count
         and leavers >= MASS_CHANGE_MINIMUM

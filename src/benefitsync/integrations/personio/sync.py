@@ -7,6 +7,11 @@ Contract of a run:
   (`SYNC_LEASE_SECONDS`), which frees the company.
 - Applied fully or not at all: the whole plan is written in one transaction with bulk writes;
   unchanged employees are not written. A run that fails before or during apply changes nothing.
+- Memory stays flat as companies grow: three passes, each over chunks of 1,000 — read Personio
+  (records mapped and parked in a `Spill`, the listing's ids and shared e-mails learned on the
+  way), reconcile (a `Reconciler` step per chunk, reading only the portal employees that chunk
+  can match; actions parked in a second `Spill`), apply. Only ids and e-mails are kept for the
+  whole company.
 - A plan that looks wrong (`reconcile.hold_reasons`) is kept on the run as `held`, not applied,
   until an HR admin confirms (re-checked against the current state) or discards it.
 """
@@ -17,12 +22,12 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from benefitsync.audit import services as audit
@@ -32,9 +37,10 @@ from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio.client import Credentials, PersonioClient
 from benefitsync.integrations.personio.errors import (
     AuthenticationError,
+    BadRecord,
     PersonioError,
 )
-from benefitsync.integrations.personio.mapping import Labels, map_all
+from benefitsync.integrations.personio.mapping import Labels, bad_record_skip, to_remote
 from benefitsync.integrations.personio.models import (
     PersonioIntegration,
     RunStatus,
@@ -44,11 +50,11 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.lib import crypto
 from benefitsync.lib.db import fast_insert
 from benefitsync.lib.months import Month
+from benefitsync.lib.spill import Spill
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
     from benefitsync.companies.models import Company
-    from benefitsync.integrations.personio.schemas import EmployeeRecord
 
 log = logging.getLogger(__name__)
 
@@ -115,38 +121,81 @@ def policy_of(integration: PersonioIntegration) -> rc.Policy:
 
 
 _SNAPSHOT_FIELDS = ("id", "personio_id", "status", "last_working_month", "missing_from_personio")
+_KEY_FIELDS = ("id", "personio_id", "email", "status", "missing_from_personio")
+
+
+class _Key(NamedTuple):
+    """The slim form of a portal employee a sync keeps for the whole company (`rc.LocalKey`)."""
+
+    id: int
+    personio_id: int | None
+    email: str
+    status: str
+    missing: bool
+
+
+def _local_employees(rows: QuerySet[Employee, Any]) -> Iterator[rc.LocalEmployee]:
+    names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
+    for row in rows.values_list(*names).iterator(chunk_size=5000):
+        lwm = row[3]
+        yield rc.LocalEmployee(
+            id=row[0],
+            personio_id=row[1],
+            status=row[2],
+            last_working_month=None if lwm is None else Month.of(lwm),
+            missing=row[4],
+            fields=dict(zip(rc.SYNCED_FIELDS, row[5:], strict=True)),
+        )
 
 
 def snapshot(company: Company) -> list[rc.LocalEmployee]:
     """Every employee of the company, as plain values (one query, no model instances)."""
-    names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
-    rows = Employee.objects.filter(company=company).values_list(*names)
-    result = []
-    for row in rows.iterator(chunk_size=5000):
-        lwm = row[3]
-        result.append(
-            rc.LocalEmployee(
-                id=row[0],
-                personio_id=row[1],
-                status=row[2],
-                last_working_month=None if lwm is None else Month.of(lwm),
-                missing=row[4],
-                fields=dict(zip(rc.SYNCED_FIELDS, row[5:], strict=True)),
-            )
-        )
-    return result
+    return list(_local_employees(Employee.objects.filter(company=company)))
+
+
+def local_keys(company: Company) -> Iterator[_Key]:
+    """Every employee of the company in its slim form, streamed in id order."""
+    rows = Employee.objects.filter(company=company).order_by("pk").values_list(*_KEY_FIELDS)
+    for pk, pid, email, status, missing in rows.iterator(chunk_size=5000):
+        yield _Key(pk, pid, rc.email_key(email), status, missing)
+
+
+def local_rows(company: Company, pids: list[int], ids: list[int]) -> list[rc.LocalEmployee]:
+    """The employees of `company` with one of the Personio IDs `pids` or one of the ids `ids`."""
+    if not pids and not ids:
+        return []
+    wanted = Q(personio_id__in=pids)
+    if ids:
+        wanted |= Q(pk__in=ids)
+    return list(_local_employees(Employee.objects.filter(wanted, company=company)))
 
 
 def today_for(company: Company) -> dt.date:
     return employee_services.company_today(company)
 
 
+Item = rc.RemoteEmployee | rc.Skip
+
+
 @dataclasses.dataclass
 class Fetched:
-    remote: list[rc.RemoteEmployee]
-    skipped: list[rc.Skip]
+    """Everything Personio delivered, mapped, in its order (parked on disk, see `Spill`), and
+    what the listing says as a whole. Close it (or use `with`) to drop the records."""
+
+    records: Spill[Item]
+    listing: rc.Listing
+    readable: int  # records that mapped to an employee
     delivered: frozenset[str]
     stats: dict[str, Any]
+
+    def remote(self) -> Iterator[rc.RemoteEmployee]:
+        return (item for item in self.records if isinstance(item, rc.RemoteEmployee))
+
+    def __enter__(self) -> Fetched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.records.close()
 
 
 def fetch(
@@ -162,39 +211,84 @@ def fetch(
         .first()
     )
     expected = (last or {}).get("remote_total")
-    with make_client(integration) as client:
-
-        def records() -> Iterator[EmployeeRecord]:
+    labels = labels_of(integration)
+    survey = rc.Survey()
+    delivered: set[str] = set()
+    readable = 0
+    records: Spill[Item] = Spill()
+    try:
+        with make_client(integration) as client:
             listing = client.iter_employees(expected_total=expected)
             for n, record in enumerate(listing, start=1):
                 if on_progress is not None and n % 100 == 0:
                     on_progress(n)
-                yield record
+                item: Item
+                if isinstance(record, BadRecord):
+                    item = bad_record_skip(record)
+                else:
+                    if not record.present <= delivered:
+                        delivered |= record.present
+                    item = to_remote(record, labels)
+                    readable += isinstance(item, rc.RemoteEmployee)
+                survey.add(item)
+                records.append(item)
+            stats = client.stats.as_dict()
+    except BaseException:
+        records.close()
+        raise
+    return Fetched(records, survey.listing(), readable, frozenset(delivered), stats)
 
-        remote, skipped, delivered = map_all(records(), labels_of(integration))
-        return Fetched(remote, skipped, delivered, client.stats.as_dict())
+
+@dataclasses.dataclass
+class Planned:
+    """A reconciled plan: its actions in order (parked on disk), its counts, and the reasons to
+    hold it (empty: apply). Close it (or use `with`) to drop the actions."""
+
+    actions: Spill[rc.Action]
+    tally: rc.Tally
+    reasons: list[str]
+
+    def plan(self) -> rc.Plan:
+        """The whole plan in memory (a preview or a held run keeps it)."""
+        t = self.tally
+        return rc.Plan(list(self.actions), t.unchanged, t.filtered_out, t.remote_total)
+
+    def __enter__(self) -> Planned:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.actions.close()
 
 
 def plan_for(
-    company: Company, integration: PersonioIntegration, fetched: Fetched
-) -> tuple[rc.Plan, list[str]]:
-    """Reconcile and guard: the plan and the reasons to hold it (empty: apply)."""
-    local = snapshot(company)
-    plan = rc.reconcile(
-        fetched.remote,
-        local,
-        policy_of(integration),
-        today_for(company),
-        bad_records=fetched.skipped,
+    company: Company,
+    integration: PersonioIntegration,
+    fetched: Fetched,
+    on_chunk: Callable[[], None] | None = None,
+) -> Planned:
+    """Reconcile chunk by chunk, then guard: the plan and the reasons to hold it."""
+    reconciler = rc.Reconciler(
+        fetched.listing, local_keys(company), policy_of(integration), today_for(company)
     )
+    actions: Spill[rc.Action] = Spill()
+    try:
+        for chunk in fetched.records.chunks():
+            pids, ids = reconciler.wanted(chunk)
+            actions.extend(reconciler.step(chunk, local_rows(company, pids, ids)))
+            if on_chunk is not None:
+                on_chunk()
+        actions.extend(reconciler.finish(local_keys(company)))
+    except BaseException:
+        actions.close()
+        raise
     previous = integration.last_attributes
     reasons = rc.hold_reasons(
-        plan,
-        active_count=sum(1 for e in local if e.status != rc.LEFT),
+        reconciler.tally,
+        active_count=reconciler.active_count,
         previous_attributes=None if previous is None else frozenset(previous),
         delivered_attributes=fetched.delivered,
     )
-    return plan, reasons
+    return Planned(actions, reconciler.tally, reasons)
 
 
 # --- requesting and claiming runs -----------------------------------------------------------------
@@ -284,33 +378,34 @@ def execute_run(run_id: int) -> SyncRun:
     integration = PersonioIntegration.objects.filter(company=company).first()
     last_beat = time.monotonic()
 
-    def progress(n: int) -> None:
+    def beat(fetched: int | None = None) -> None:
         nonlocal last_beat
         if time.monotonic() - last_beat >= heartbeat_seconds():
             last_beat = time.monotonic()
-            if not _heartbeat(run_id, fetched=n):
+            if not _heartbeat(run_id, fetched=fetched):
                 raise RunLost()
 
     try:
         if integration is None or not integration.is_connected:
             raise NotConnected("Personio is not connected for this company.")
-        fetched = fetch(integration, progress)
-        _heartbeat(run_id)
-        plan, reasons = plan_for(company, integration, fetched)
+        with fetch(integration, beat) as fetched:
+            _heartbeat(run_id)
+            planned = plan_for(company, integration, fetched, beat)
     except RunLost:
         return SyncRun.objects.get(pk=run_id)
     except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
         return _fail(run, integration, exc)
 
-    run.requests = fetched.stats["requests"]
-    run.rate_limited = fetched.stats["rate_limited"]
-    run.attributes = sorted(fetched.delivered)
-    if reasons:
-        return _hold(run, plan, reasons)
-    try:
-        apply(run, plan, attributes=fetched.delivered)
-    except RunLost:
-        return SyncRun.objects.get(pk=run_id)
+    with planned:
+        run.requests = fetched.stats["requests"]
+        run.rate_limited = fetched.stats["rate_limited"]
+        run.attributes = sorted(fetched.delivered)
+        if planned.reasons:
+            return _hold(run, planned.plan(), planned.reasons)
+        try:
+            apply(run, planned.actions.chunks(), planned.tally, attributes=fetched.delivered)
+        except RunLost:
+            return SyncRun.objects.get(pk=run_id)
     _succeeded(integration)
     return run
 
@@ -371,12 +466,14 @@ def _hold(run: SyncRun, plan: rc.Plan, reasons: list[str]) -> SyncRun:
 
 def apply(
     run: SyncRun,
-    plan: rc.Plan,
+    chunks: Iterable[Sequence[rc.Action]],
+    tally: rc.Tally,
     *,
     attributes: frozenset[str] | None,
     final_status: str | None = None,
 ) -> SyncRun:
-    """Write the whole plan in one transaction; unchanged employees are not written."""
+    """Write a plan (its actions in chunks, `tally` its counts) in one transaction; unchanged
+    employees are not written."""
     company = run.company
     with transaction.atomic():
         if final_status is None and not (
@@ -385,34 +482,14 @@ def apply(
             # Reaped as interrupted while we worked (the lease ran out): a newer run owns the
             # company now, so this one must not write.
             raise RunLost()
-        created = _apply_creates(company, plan.of(rc.Create))
-        touched = _apply_updates(plan.of(rc.Update))
-        employee_services.sync_mark_leaving(
-            {a.employee_id: a.last_working_month for a in plan.of(rc.MarkLeaving)}
-            | {a.employee_id: a.last_working_month for a in plan.of(rc.MoveLeaving)}
-        )
-        employee_services.sync_undo_leaving([a.employee_id for a in plan.of(rc.UndoLeaving)])
-        now = timezone.now()
-        flags = plan.of(rc.FlagMissing)
-        if flags:
-            Employee.objects.filter(pk__in=[a.employee_id for a in flags]).update(
-                missing_from_personio=True, missing_since=now, updated_at=now
-            )
-        unflags = plan.of(rc.Unflag)
-        if unflags:
-            Employee.objects.filter(pk__in=[a.employee_id for a in unflags]).update(
-                missing_from_personio=False, missing_since=None, updated_at=now
-            )
-        invited = _apply_invites(plan.of(rc.Invite), created)
-        fast_insert(SyncEvent, _events(run, plan, created))
-
-        counts = plan.counts()
+        invited = written = 0
+        for actions in chunks:
+            chunk_invited, chunk_written = _write(run, actions)
+            invited += chunk_invited
+            written += chunk_written
+        counts = tally.counts()
         counts["invited"] = invited
-        counts["employees_written"] = len(
-            touched
-            | set(created.values())
-            | {a.employee_id for a in plan.actions if hasattr(a, "employee_id")}
-        )
+        counts["employees_written"] = written
         run.counts = counts
         run.status = final_status or (
             RunStatus.PARTLY_FAILED if counts["errors"] else RunStatus.SUCCEEDED
@@ -425,6 +502,42 @@ def apply(
         run.save()
     log.info("sync applied company=%s run=%s counts=%s", company.pk, run.pk, counts)
     return run
+
+
+def _of(actions: Sequence[rc.Action], kind: type[Any]) -> list[Any]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def _write(run: SyncRun, actions: Sequence[rc.Action]) -> tuple[int, int]:
+    """Write one chunk of a plan; returns (invitations queued, employee rows written). An
+    employee's actions are all in one chunk."""
+    company = run.company
+    created = _apply_creates(company, _of(actions, rc.Create))
+    touched = _apply_updates(_of(actions, rc.Update))
+    employee_services.sync_mark_leaving(
+        {a.employee_id: a.last_working_month for a in _of(actions, rc.MarkLeaving)}
+        | {a.employee_id: a.last_working_month for a in _of(actions, rc.MoveLeaving)}
+    )
+    employee_services.sync_undo_leaving([a.employee_id for a in _of(actions, rc.UndoLeaving)])
+    now = timezone.now()
+    flags = _of(actions, rc.FlagMissing)
+    if flags:
+        Employee.objects.filter(pk__in=[a.employee_id for a in flags]).update(
+            missing_from_personio=True, missing_since=now, updated_at=now
+        )
+    unflags = _of(actions, rc.Unflag)
+    if unflags:
+        Employee.objects.filter(pk__in=[a.employee_id for a in unflags]).update(
+            missing_from_personio=False, missing_since=None, updated_at=now
+        )
+    invited = _apply_invites(_of(actions, rc.Invite), created)
+    fast_insert(SyncEvent, _events(run, actions, created))
+    written = (
+        touched
+        | set(created.values())
+        | {a.employee_id for a in actions if hasattr(a, "employee_id")}
+    )
+    return invited, len(written)
 
 
 def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]:
@@ -451,14 +564,10 @@ def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]
             for c in creates
         ),
     )
-    wanted = {c.personio_id for c in creates}
-    return {
-        int(pid): pk
-        for pid, pk in Employee.objects.filter(
-            company=company, personio_id__isnull=False
-        ).values_list("personio_id", "pk")
-        if pid in wanted
-    }
+    rows = Employee.objects.filter(
+        company=company, personio_id__in=[c.personio_id for c in creates]
+    ).values_list("personio_id", "pk")
+    return {pid: pk for pid, pk in rows if pid is not None}
 
 
 _DATE_FIELDS = frozenset({"hire_date", "leaving_date"})
@@ -499,9 +608,11 @@ def _apply_invites(invites: list[rc.Invite], created: dict[int, int]) -> int:
     return len(employees)
 
 
-def _events(run: SyncRun, plan: rc.Plan, created: dict[int, int]) -> Iterator[dict[str, Any]]:
-    """One SyncEvent row (by attname, for `fast_insert`) per action of the plan."""
-    for action in plan.actions:
+def _events(
+    run: SyncRun, actions: Sequence[rc.Action], created: dict[int, int]
+) -> Iterator[dict[str, Any]]:
+    """One SyncEvent row (by attname, for `fast_insert`) per action."""
+    for action in actions:
         employee_id = getattr(action, "employee_id", None)
         pid = getattr(action, "personio_id", None)
         if isinstance(action, rc.Create):
@@ -570,7 +681,8 @@ def confirm_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
         plan = recheck(plan_from_json(run.plan), snapshot(run.company))
         apply(
             run,
-            plan,
+            [plan.actions],
+            plan.tally(),
             attributes=frozenset(run.attributes or []),
             final_status=RunStatus.APPLIED,
         )
@@ -695,4 +807,5 @@ def dry_run(company: Company) -> tuple[rc.Plan, list[str]]:
     integration = PersonioIntegration.objects.get(company=company)
     if not integration.is_connected:
         raise NotConnected("Personio is not connected for this company.")
-    return plan_for(company, integration, fetch(integration))
+    with fetch(integration) as fetched, plan_for(company, integration, fetched) as planned:
+        return planned.plan(), planned.reasons
