@@ -120,3 +120,92 @@ def test_no_sync_ever_deletes_an_employee_and_plans_name_only_given_employees(
     assert named <= {e.id for e in local}
     gone = {e.id for e in local if e.personio_id not in keep}
     assert {e.id for e in after if e.missing} == gone
+
+
+# --- a sync reconciles in chunks: it must decide exactly what one reconcile() decides ------------
+
+emails = st.sampled_from(["a@nordlicht.de", "b@nordlicht.de", "c@other.de", "", "A@Nordlicht.de "])
+
+
+@st.composite
+def messy_listing(draw: Any) -> tuple[list[rc.RemoteEmployee], list[rc.Skip]]:
+    """Records with repeated IDs, shared e-mails and unreadable ones, in any order."""
+    remote = [
+        rc.RemoteEmployee(
+            draw(st.integers(1, 8)),
+            {
+                "first_name": draw(names),
+                "last_name": "X",
+                "email": draw(emails),
+                "leaving_date": draw(leaving_dates),
+            },
+            draw(st.sampled_from([None, "yes", "no"])),
+        )
+        for _ in range(draw(st.integers(0, 10)))
+    ]
+    bad = [rc.Skip(draw(st.one_of(st.none(), st.integers(1, 8))), "unreadable")] * draw(
+        st.integers(0, 2)
+    )
+    return remote, bad
+
+
+@st.composite
+def messy_portal(draw: Any) -> list[rc.LocalEmployee]:
+    """Portal employees: linked or hand-made, sharing e-mails, in every status."""
+    return [
+        rc.LocalEmployee(
+            eid,
+            draw(st.one_of(st.none(), st.integers(1, 10))),
+            draw(st.sampled_from([rules.ACTIVE, rules.LEAVING, rules.LEFT])),
+            None,
+            draw(st.booleans()),
+            {"first_name": draw(names), "last_name": "X", "email": draw(emails)},
+        )
+        for eid in range(1, draw(st.integers(0, 8)) + 1)
+    ]
+
+
+def chunked(
+    remote: list[rc.RemoteEmployee],
+    bad: list[rc.Skip],
+    local: list[rc.LocalEmployee],
+    policy: rc.Policy,
+    size: int,
+) -> tuple[list[rc.Action], rc.Tally]:
+    """What sync.plan_for does: survey the whole listing, then steps over chunks that see only
+    the portal employees `wanted()` names, then finish."""
+    items: list[rc.RemoteEmployee | rc.Skip] = [*bad, *remote]
+    reconciler = rc.Reconciler(rc.survey(remote, bad), local, policy, TODAY)
+    actions: list[rc.Action] = []
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        pids, ids = reconciler.wanted(chunk)
+        seen = [e for e in local if e.personio_id in pids or e.id in ids]
+        actions += reconciler.step(chunk, seen)
+    actions += reconciler.finish(local)
+    return actions, reconciler.tally
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    listing=messy_listing(),
+    local=messy_portal(),
+    size=st.integers(1, 4),
+    domains=st.sampled_from([(), ("nordlicht.de",)]),
+    opt_in=st.booleans(),
+    auto_invite=st.booleans(),
+)
+def test_a_sync_in_chunks_decides_exactly_what_one_reconcile_of_the_whole_listing_decides(
+    listing: tuple[list[rc.RemoteEmployee], list[rc.Skip]],
+    local: list[rc.LocalEmployee],
+    size: int,
+    domains: tuple[str, ...],
+    opt_in: bool,
+    auto_invite: bool,
+) -> None:
+    remote, bad = listing
+    policy = rc.Policy(rc.CompanyFilter.of(domains, (), opt_in), auto_invite)
+    whole = rc.reconcile(remote, local, policy, TODAY, bad_records=bad)
+    actions, tally = chunked(remote, bad, local, policy, size)
+    assert sorted(map(repr, actions)) == sorted(map(repr, whole.actions))
+    assert tally == whole.tally()
