@@ -28,7 +28,7 @@ def _json_adapter(field: JSONField[Any, Any], connection: BaseDatabaseWrapper) -
 
 
 def _columns(model: type[Model], using: str) -> list[tuple[str, str, Adapter | None, Any]]:
-    """(attname, column, adapter or None, fallback) for every concrete non-pk field."""
+    """(attname, column, adapter or None, adapted fallback) for every concrete non-pk field."""
     connection = connections[using]
     ops = connection.ops
     now = timezone.now()
@@ -47,8 +47,13 @@ def _columns(model: type[Model], using: str) -> list[tuple[str, str, Adapter | N
             fallback: Any = now
         else:
             fallback = field.get_default()
+        if fallback is not None and adapter is not None:
+            fallback = adapter(fallback)  # once, not per row: every row shares it
         columns.append((field.attname, field.column, adapter, fallback))
     return columns
+
+
+_MISSING = object()
 
 
 def fast_insert(
@@ -71,8 +76,10 @@ def fast_insert(
     def values_of(row: Mapping[str, Any]) -> list[Any]:
         values = []
         for attname, _column, adapter, fallback in columns:
-            value = row.get(attname, fallback)
-            if value is not None and adapter is not None:
+            value = row.get(attname, _MISSING)
+            if value is _MISSING:
+                value = fallback
+            elif value is not None and adapter is not None:
                 value = adapter(value)
             values.append(value)
         return values

@@ -395,8 +395,9 @@ class Survey:
                 self._unreadable.add(item.personio_id)
         elif item.personio_id not in self._ids:  # a repeated ID is skipped, not counted
             self._ids.add(item.personio_id)
-            if item.email:
-                self._emails[item.email] += 1
+            email = item.email
+            if email:
+                self._emails[email] += 1
 
     def listing(self) -> Listing:
         return Listing(
@@ -445,7 +446,7 @@ class Reconciler:
         for r in chunk:
             if isinstance(r, RemoteEmployee):
                 pids.append(r.personio_id)
-                candidate = self.candidates.get(r.email) if r.email else None
+                candidate = self.candidates.get(r.email) if self.candidates else None
                 if candidate is not None:
                     ids.append(candidate)
         return pids, ids
@@ -480,10 +481,11 @@ class Reconciler:
         actions: list[Action],
     ) -> None:
         shared = self.listing.shared_emails
+        email = r.email  # a property (normalises): once per record
         match = by_pid.get(r.personio_id)
         link = False
-        if match is None and r.email:
-            candidate = self.candidates.get(r.email)
+        if match is None and email:
+            candidate = self.candidates.get(email)
             if candidate is not None and candidate not in self.seen_local:
                 match, link = by_id[candidate], True
         outside = self.policy.company_filter.rejects(r)
@@ -492,12 +494,12 @@ class Reconciler:
             if outside:
                 self.tally.filtered_out += 1
                 return
-            if r.email in shared:
+            if email in shared:
                 actions.append(
                     Skip(r.personio_id, "e-mail address is used by several Personio employees")
                 )
                 return
-            if r.email and r.email in self.taken:
+            if email and email in self.taken:
                 actions.append(
                     Skip(r.personio_id, "e-mail address belongs to another portal employee")
                 )
@@ -508,10 +510,10 @@ class Reconciler:
                 return
             status, month = lifecycle
             actions.append(Create(r.personio_id, r.fields, status, month))
-            if r.email:
-                self.taken[r.email] = -r.personio_id
+            if email:
+                self.taken[email] = -r.personio_id
             if self.policy.auto_invite:
-                if not r.email:
+                if not email:
                     actions.append(
                         Skip(r.personio_id, "no e-mail address: not invited", error=False)
                     )
@@ -530,9 +532,9 @@ class Reconciler:
             return
 
         changes = _changes(r, match)
-        if "email" in changes and r.email:
-            owner = self.taken.get(r.email)
-            if r.email in shared or (owner is not None and owner != match.id):
+        if "email" in changes and email:
+            owner = self.taken.get(email)
+            if email in shared or (owner is not None and owner != match.id):
                 del changes["email"]
                 actions.append(
                     Skip(r.personio_id, "new e-mail address belongs to another employee")
