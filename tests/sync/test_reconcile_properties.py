@@ -182,7 +182,7 @@ def chunked(
         pids, ids = reconciler.wanted(chunk)
         seen = [e for e in local if e.personio_id in pids or e.id in ids]
         actions += reconciler.step(chunk, seen)
-    actions += reconciler.finish(local)
+    actions += reconciler.finish()
     return actions, reconciler.tally
 
 

@@ -429,13 +429,21 @@ class Reconciler:
         # link (`candidates`): not linked, or linked to an ID Personio no longer delivers.
         self.taken: dict[str, int] = {}
         self.candidates: dict[str, int] = {}
+        # Linked employees whose ID Personio no longer delivers: flagged missing by `finish()`
+        # unless an e-mail links them to a delivered record first.
+        self.undelivered: dict[int, FlagMissing] = {}
         for e in local:
             if e.status != LEFT:
                 self.active_count += 1
+            delivered = e.personio_id is not None and e.personio_id in listing.ids
             if e.email:
                 self.taken[e.email] = e.id
-                if e.personio_id is None or e.personio_id not in listing.ids:
+                if not delivered:
                     self.candidates[e.email] = e.id
+            if e.personio_id is not None and not delivered and not e.missing:
+                self.undelivered[e.id] = FlagMissing(
+                    e.id, e.personio_id, "not delivered by Personio", e.status != LEFT
+                )
         self.seen_remote: set[int] = set()
         self.seen_local: set[int] = set()
 
@@ -555,18 +563,12 @@ class Reconciler:
         if not acted:
             self.tally.unchanged += 1
 
-    def finish(self, local: Iterable[LocalKey]) -> list[Action]:
-        """Flag the linked employees Personio did not deliver. `local` is every portal employee
-        again; rows created or linked by this run carry delivered IDs and are passed over."""
-        actions: list[Action] = []
-        for e in local:
-            if e.id in self.seen_local or e.personio_id is None or e.missing:
-                continue
-            if e.personio_id in self.listing.ids:
-                continue  # delivered (matched, or unreadable: never flagged over a bad record)
-            actions.append(
-                FlagMissing(e.id, e.personio_id, "not delivered by Personio", e.status != LEFT)
-            )
+    def finish(self) -> list[Action]:
+        """Flag the linked employees Personio did not deliver (an unreadable record's ID counts
+        as delivered: nobody is flagged over a bad record)."""
+        actions: list[Action] = [
+            flag for eid, flag in self.undelivered.items() if eid not in self.seen_local
+        ]
         self.tally.add(actions)
         return actions
 
@@ -596,7 +598,7 @@ def reconcile(
     """
     reconciler = Reconciler(survey(remote, bad_records), local, policy, today)
     actions = reconciler.step([*bad_records, *remote], local)
-    actions += reconciler.finish(local)
+    actions += reconciler.finish()
     tally = reconciler.tally
     return Plan(actions, tally.unchanged, tally.filtered_out, tally.remote_total)
 

@@ -277,7 +277,7 @@ def plan_for(
             actions.extend(reconciler.step(chunk, local_rows(company, pids, ids)))
             if on_chunk is not None:
                 on_chunk()
-        actions.extend(reconciler.finish(local_keys(company)))
+        actions.extend(reconciler.finish())
     except BaseException:
         actions.close()
         raise
