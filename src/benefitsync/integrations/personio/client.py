@@ -21,7 +21,9 @@ about Personio's behaviour, and why:
 - **Paging** (https://developer.personio.de/docs/pagination-adoption-guide-for-v1-get-employees-endpoint):
   `limit` is at most 100 and `offset` counts items. The first page gives `total_elements`; the
   remaining pages are fetched by a few threads (never faster than the limiter allows) and yielded
-  in order, with at most `2 * max_concurrency` pages buffered.
+  in order, with at most `2 * max_concurrency` pages buffered. The thread that fetched a page also
+  parses it, so a buffered page holds its parsed records (about 1 kB each), not Personio's raw
+  JSON (about 15 kB of Python objects per employee).
 - **Data changing mid-listing**: offset paging over a changing list can skip or repeat an
   employee. Pages are requested with a one-record overlap (offsets 0, 99, 198, ...; about 1 %
   more requests), and a pass is accepted only when each page starts with the record the previous
@@ -156,6 +158,8 @@ def clear_token_cache() -> None:
 _MARGIN_STEP = 0.05
 _MARGIN_MAX = 0.3
 _STEP = PAGE_SIZE - 1  # offsets advance by 99 so consecutive pages share one record
+# Pages fetched ahead of the consumer, per fetching thread (see `_pages_in_order`).
+_WINDOW = 2
 
 
 def _raw_id(item: object) -> object:
@@ -164,6 +168,22 @@ def _raw_id(item: object) -> object:
         return item["attributes"]["id"]["value"]  # type: ignore[index]
     except (KeyError, TypeError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One page of the employee list, parsed; of the raw items only what the overlap check
+    reads is kept (their count and the raw ids of the first and the last)."""
+
+    total_elements: int | None
+    size: int
+    first_id: object
+    last_id: object
+    records: list[EmployeeRecord]
+
+    @property
+    def full(self) -> bool:
+        return self.size == PAGE_SIZE
 
 
 class _StopAtDeadline(stop_base):
@@ -369,15 +389,25 @@ class PersonioClient:
         except ValueError as exc:
             raise FatalError(f"unexpected employees response: {exc}") from exc
 
+    def _fetch_records(
+        self, offset: int, params: dict[str, str], labels_future: Future[dict[str, str]]
+    ) -> _Page:
+        """Fetch the page at `offset` and parse it (on the fetching thread: see `_Page`)."""
+        page = self._fetch_page(offset, params)
+        labels = labels_future.result()
+        items = page.items
+        return _Page(
+            total_elements=page.total_elements,
+            size=len(items),
+            first_id=_raw_id(items[0]) if items else None,
+            last_id=_raw_id(items[-1]) if items else None,
+            records=[parse_employee(raw, labels) for raw in items],
+        )
+
     def _records(
-        self,
-        page: PageInfo,
-        labels: dict[str, str],
-        yielded: set[int],
-        pass_ids: set[int],
+        self, page: _Page, yielded: set[int], pass_ids: set[int]
     ) -> Iterator[EmployeeRecord]:
-        for raw in page.items:
-            record = parse_employee(raw, labels)
+        for record in page.records:
             pid = record.personio_id if isinstance(record, BadRecord) else record.id
             if pid is None:
                 pass_ids.add(-len(pass_ids) - 1)  # count id-less bad records towards the total
@@ -399,60 +429,75 @@ class PersonioClient:
     ) -> Generator[EmployeeRecord, None, bool]:
         """One pass over all pages; returns whether the pass was consistent (see module doc)."""
         pass_ids: set[int] = set()
-        early: list[PageInfo] = []
+        early: list[_Page] = []
         # With a hint, the first window (one slot is the attributes call's) asks for several
         # pages at once; the total from page 0 then decides what else is needed.
         guessed = min(self.max_concurrency - 1, -(-(expected_total or 0) // _STEP))
         if guessed > 1:
-            first, *early = self._pages_in_order([i * _STEP for i in range(guessed)], params)
+            first, *early = self._pages_in_order(
+                [i * _STEP for i in range(guessed)], params, labels_future
+            )
         else:
-            first = self._fetch_page(0, params)
-        labels = labels_future.result()
-        yield from self._records(first, labels, yielded, pass_ids)
+            first = self._fetch_records(0, params, labels_future)
+        yield from self._records(first, yielded, pass_ids)
         total = first.total_elements
         if total is None:
             # No metadata: fall back to sequential paging until a short page.
             offset, page = 0, first
-            while len(page.items) >= PAGE_SIZE:
+            while page.size >= PAGE_SIZE:
                 offset += PAGE_SIZE
-                page = self._fetch_page(offset, params)
-                yield from self._records(page, labels, yielded, pass_ids)
+                page = self._fetch_records(offset, params, labels_future)
+                yield from self._records(page, yielded, pass_ids)
             return True
         # Pages overlap by one record (offsets 0, 99, 198, ...): page k must start with the
         # record page k-1 ended with, which detects any insert/delete that shifted the list
         # between the two fetches, even when the total stayed the same.
         changed = False
-        prev_last = _raw_id(first.items[-1]) if len(first.items) == PAGE_SIZE else None
+        prev_last = first.last_id if first.full else None
         offsets = [o for o in range(_STEP, max(_STEP, total - 1), _STEP) if o > len(early) * _STEP]
-        for page in itertools.chain(early, self._pages_in_order(offsets, params)):
+        pages = self._pages_in_order(offsets, params, labels_future)
+        for page in itertools.chain(early, pages):
             if page.total_elements != total:
                 changed = True
-            if prev_last is not None and (not page.items or _raw_id(page.items[0]) != prev_last):
+            if prev_last is not None and (not page.size or page.first_id != prev_last):
                 changed = True
-            prev_last = _raw_id(page.items[-1]) if len(page.items) == PAGE_SIZE else None
-            yield from self._records(page, labels, yielded, pass_ids)
+            prev_last = page.last_id if page.full else None
+            yield from self._records(page, yielded, pass_ids)
         return not changed and len(pass_ids) >= total
 
-    def _pages_in_order(self, offsets: Iterable[int], params: dict[str, str]) -> Iterator[PageInfo]:
-        """Fetch pages on up to `max_concurrency` threads; yield them in offset order."""
+    def _pages_in_order(
+        self,
+        offsets: Iterable[int],
+        params: dict[str, str],
+        labels_future: Future[dict[str, str]],
+    ) -> Iterator[_Page]:
+        """Fetch and parse pages on up to `max_concurrency` threads; yield them in offset order.
+
+        At most `_WINDOW * max_concurrency` pages are fetched ahead of the consumer: enough that
+        the threads keep fetching while one slow page (a retry, a 429 pause) holds up the order.
+        """
         todo = iter(offsets)
         if self.max_concurrency == 1:
             for offset in todo:
-                yield self._fetch_page(offset, params)
+                yield self._fetch_records(offset, params, labels_future)
             return
-        window = 2 * self.max_concurrency
+        window = _WINDOW * self.max_concurrency
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="personio-page")
-        pending: deque[Future[PageInfo]] = deque()
+        pending: deque[Future[_Page]] = deque()
+
+        def submit(offset: int) -> None:
+            pending.append(pool.submit(self._fetch_records, offset, params, labels_future))
+
         try:
             for offset in todo:
-                pending.append(pool.submit(self._fetch_page, offset, params))
+                submit(offset)
                 if len(pending) >= window:
                     break
             while pending:
                 page = pending.popleft().result()
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(pool.submit(self._fetch_page, nxt, params))
+                    submit(nxt)
                 yield page
         finally:
             for fut in pending:

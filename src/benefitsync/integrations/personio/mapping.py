@@ -7,14 +7,15 @@ record never fails a run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 
 from benefitsync.integrations.personio.errors import BadRecord
 from benefitsync.integrations.personio.reconcile import RemoteEmployee, Skip
@@ -46,10 +47,23 @@ MAX_LENGTHS = {
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EARLIEST = dt.date(1900, 1, 1)
+# STANDARD_MAP with whether the field is a date (a None date stays None, not "").
+_STANDARD = tuple((key, name, key.endswith("date")) for key, name in STANDARD_MAP)
+# Django's own e-mail patterns, compiled once: `validate_email` reaches them through lazy
+# proxies that cost more than the matching itself (see `_is_valid_email`).
+_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
 
 
 def _labels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+# What `Labels` resolves a record's custom keys to: for the personnel number, marital status
+# and opt-in flag, the record's key to read (None: not delivered).
+_Resolved = tuple[str | None, str | None, str | None]
+# Bounded: records whose custom labels all differ only ever cost a re-computation.
+_MAX_RESOLVED = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +77,42 @@ class Labels:
     personnel_number: tuple[str, ...]
     marital_status: tuple[str, ...]
     opt_in: tuple[str, ...]
+    # The records of one company share their custom labels, so which of them the three fields
+    # come from is worked out once per set of labels (see `resolve`), not once per record.
+    _resolved: dict[tuple[str, ...], _Resolved] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def parse(cls, personnel_number: str, marital_status: str, opt_in: str) -> Labels:
         return cls(_labels(personnel_number), _labels(marital_status), _labels(opt_in))
 
+    def resolve(self, custom: Mapping[str, object]) -> _Resolved:
+        """The keys of `custom` (a record's custom values) holding the personnel number, the
+        marital status and the opt-in flag; None for those the record does not have."""
+        keys = tuple(custom)
+        resolved = self._resolved.get(keys)
+        if resolved is None:
+            # Casefolded label -> the record's own spelling (the last one, if several).
+            lowered = {key.casefold(): key for key in keys}
+            resolved = (
+                _first_present(lowered, self.personnel_number),
+                _first_present(lowered, self.marital_status),
+                _first_present(lowered, self.opt_in),
+            )
+            if len(self._resolved) >= _MAX_RESOLVED:
+                self._resolved.clear()
+            self._resolved[keys] = resolved
+        return resolved
 
-def _custom(
-    record: PersonioEmployee, lowered: Mapping[str, str], labels: Sequence[str]
-) -> tuple[bool, str | None]:
-    """The value of the first of `labels` the record has; `lowered` maps casefolded labels to
-    the record's own spelling."""
+
+def _first_present(lowered: Mapping[str, str], labels: Sequence[str]) -> str | None:
+    """The record's key for the first of `labels` it has (compared casefolded), or None."""
     for label in labels:
         key = lowered.get(label.casefold())
         if key is not None:
-            return True, record.custom[key]
-    return False, None
+            return key
+    return None
 
 
 def _clean_text(field: str, value: str | None) -> str:
@@ -97,36 +131,51 @@ def _clean_text(field: str, value: str | None) -> str:
     return text
 
 
+def _is_valid_email(value: str) -> bool:
+    """Whether Django's `validate_email` accepts `value`, its common case answered first.
+
+    `validate_email` accepts an address of at most 320 characters with an `@` whose local part
+    matches its `user_regex` and whose domain is `localhost`, matches its `domain_regex` or is
+    an IP literal. So an address that passes the length, `@` and both patterns is valid without
+    asking; every other one (rare: most are rejected) is decided by `validate_email` itself.
+    """
+    if len(value) <= 320 and "@" in value:
+        user, domain = value.rsplit("@", 1)
+        if _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
+            return True
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip:
     """Map one parsed Personio employee; a Skip (with the reason) when the portal cannot take it."""
     fields: dict[str, Any] = {}
+    present = record.present
+    custom = record.custom
     try:
-        for key, name in STANDARD_MAP:
-            if key not in record.present:
+        for key, name, is_date in _STANDARD:
+            if key not in present:
                 continue
             value = getattr(record, key)
-            if isinstance(value, dt.date) or (value is None and key.endswith("date")):
+            if isinstance(value, dt.date) or (value is None and is_date):
                 fields[name] = value
             else:
                 fields[name] = _clean_text(name, value)
-        lowered = {key.casefold(): key for key in record.custom}
-        for name, wanted in (
-            ("personnel_number", labels.personnel_number),
-            ("marital_status", labels.marital_status),
-        ):
-            present, value = _custom(record, lowered, wanted)
-            if present:
-                fields[name] = _clean_text(name, value)
-        _, opt_in = _custom(record, lowered, labels.opt_in)
+        number_key, marital_key, opt_in_key = labels.resolve(custom)
+        if number_key is not None:
+            fields["personnel_number"] = _clean_text("personnel_number", custom[number_key])
+        if marital_key is not None:
+            fields["marital_status"] = _clean_text("marital_status", custom[marital_key])
+        opt_in = custom[opt_in_key] if opt_in_key is not None else None
     except ValueError as exc:
         return Skip(record.id, str(exc))
 
     email = fields.get("email")
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            return Skip(record.id, "invalid e-mail address")
+    if email and not _is_valid_email(email):
+        return Skip(record.id, "invalid e-mail address")
     if (
         "first_name" in fields
         and "last_name" in fields
@@ -147,23 +196,3 @@ def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip
 
 def bad_record_skip(record: BadRecord) -> Skip:
     return Skip(record.personio_id, record.reason)
-
-
-def map_all(
-    records: Iterable[PersonioEmployee | BadRecord], labels: Labels
-) -> tuple[list[RemoteEmployee], list[Skip], frozenset[str]]:
-    """Map a listing: the employees, the skipped records and the attribute keys delivered."""
-    remote: list[RemoteEmployee] = []
-    skipped: list[Skip] = []
-    delivered: set[str] = set()
-    for record in records:
-        if isinstance(record, BadRecord):
-            skipped.append(bad_record_skip(record))
-            continue
-        delivered |= record.present
-        mapped = to_remote(record, labels)
-        if isinstance(mapped, Skip):
-            skipped.append(mapped)
-        else:
-            remote.append(mapped)
-    return remote, skipped, frozenset(delivered)
