@@ -136,7 +136,9 @@ class _Key(NamedTuple):
 
 def _local_employees(rows: QuerySet[Employee, Any]) -> Iterator[rc.LocalEmployee]:
     names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
-    for row in rows.values_list(*names).iterator(chunk_size=5000):
+    # No ORDER BY: the model's default (by name) would make the database prefer the name index
+    # to the Personio ID index and read the whole company for every chunk.
+    for row in rows.order_by().values_list(*names).iterator(chunk_size=5000):
         lwm = row[3]
         yield rc.LocalEmployee(
             id=row[0],
