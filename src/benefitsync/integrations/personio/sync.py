@@ -566,9 +566,11 @@ def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]
             for c in creates
         ),
     )
-    rows = Employee.objects.filter(
-        company=company, personio_id__in=[c.personio_id for c in creates]
-    ).values_list("personio_id", "pk")
+    rows = (
+        Employee.objects.filter(company=company, personio_id__in=[c.personio_id for c in creates])
+        .order_by()  # see _local_employees: no ORDER BY, so the Personio ID index is used
+        .values_list("personio_id", "pk")
+    )
     return {pid: pk for pid, pk in rows if pid is not None}
 
 
