@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from benefitsync.employees import rules
 from benefitsync.integrations.personio import reconcile as rc
+from tests.sync.reference import reference_reconcile
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -122,7 +123,7 @@ def test_no_sync_ever_deletes_an_employee_and_plans_name_only_given_employees(
     assert {e.id for e in after if e.missing} == gone
 
 
-# --- a sync reconciles in chunks: it must decide exactly what one reconcile() decides ------------
+# --- a sync reconciles in chunks: it must decide exactly what the sequential original decided ---
 
 emails = st.sampled_from(["a@nordlicht.de", "b@nordlicht.de", "c@other.de", "", "A@Nordlicht.de "])
 
@@ -151,17 +152,20 @@ def messy_listing(draw: Any) -> tuple[list[rc.RemoteEmployee], list[rc.Skip]]:
 
 @st.composite
 def messy_portal(draw: Any) -> list[rc.LocalEmployee]:
-    """Portal employees: linked or hand-made, sharing e-mails, in every status."""
+    """Portal employees: linked (one Personio ID each, as the database's unique constraint
+    demands) or hand-made, sharing e-mails, in every status."""
+    count = draw(st.integers(0, 8))
+    pids = draw(st.lists(st.integers(1, 10), min_size=count, max_size=count, unique=True))
     return [
         rc.LocalEmployee(
             eid,
-            draw(st.one_of(st.none(), st.integers(1, 10))),
+            draw(st.one_of(st.none(), st.just(pids[eid - 1]))),
             draw(st.sampled_from([rules.ACTIVE, rules.LEAVING, rules.LEFT])),
             None,
             draw(st.booleans()),
             {"first_name": draw(names), "last_name": "X", "email": draw(emails)},
         )
-        for eid in range(1, draw(st.integers(0, 8)) + 1)
+        for eid in range(1, count + 1)
     ]
 
 
@@ -172,16 +176,25 @@ def chunked(
     policy: rc.Policy,
     size: int,
 ) -> tuple[list[rc.Action], rc.Tally]:
-    """What sync.plan_for does: survey the whole listing, then steps over chunks that see only
-    the portal employees `wanted()` names, then finish."""
+    """What sync.fetch + sync.plan_for do: chunks arrive (seeing only the portal employees with
+    their Personio IDs), settle, the deferred records decided in chunks (seeing only what
+    `wanted()` names), finish."""
     items: list[rc.RemoteEmployee | rc.Skip] = [*bad, *remote]
-    reconciler = rc.Reconciler(rc.survey(remote, bad), local, policy, TODAY)
+    reconciler = rc.Reconciler(policy, TODAY)
     actions: list[rc.Action] = []
+    later: list[rc.RemoteEmployee] = []
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
-        pids, ids = reconciler.wanted(chunk)
-        seen = [e for e in local if e.personio_id in pids or e.id in ids]
-        actions += reconciler.step(chunk, seen)
+        pids = {r.personio_id for r in chunk}
+        decided, deferred = reconciler.arrive(chunk, [e for e in local if e.personio_id in pids])
+        actions += decided
+        later += deferred
+    reconciler.settle(local)
+    for start in range(0, len(later), size):
+        chunk_later = later[start : start + size]
+        pids_, ids = reconciler.wanted(chunk_later)
+        seen = [e for e in local if e.personio_id in pids_ or e.id in ids]
+        actions += reconciler.decide(chunk_later, seen)
     actions += reconciler.finish()
     return actions, reconciler.tally
 
@@ -195,7 +208,7 @@ def chunked(
     opt_in=st.booleans(),
     auto_invite=st.booleans(),
 )
-def test_a_sync_in_chunks_decides_exactly_what_one_reconcile_of_the_whole_listing_decides(
+def test_a_sync_in_chunks_decides_exactly_what_the_sequential_reconcile_of_the_whole_listing_did(
     listing: tuple[list[rc.RemoteEmployee], list[rc.Skip]],
     local: list[rc.LocalEmployee],
     size: int,
@@ -205,7 +218,8 @@ def test_a_sync_in_chunks_decides_exactly_what_one_reconcile_of_the_whole_listin
 ) -> None:
     remote, bad = listing
     policy = rc.Policy(rc.CompanyFilter.of(domains, (), opt_in), auto_invite)
-    whole = rc.reconcile(remote, local, policy, TODAY, bad_records=bad)
+    original = reference_reconcile(remote, local, policy, TODAY, bad_records=bad)
     actions, tally = chunked(remote, bad, local, policy, size)
-    assert sorted(map(repr, actions)) == sorted(map(repr, whole.actions))
-    assert tally == whole.tally()
+    assert sorted(map(repr, actions)) == sorted(map(repr, original.actions))
+    assert tally == original.tally()
+    assert rc.reconcile(remote, local, policy, TODAY, bad_records=bad).tally() == tally

@@ -196,25 +196,20 @@ def filter_preview(
     the stored filters of the other companies on the same Personio account, to every employee."""
     if not integration.is_connected:
         return FilterPreview(error=_("Connect this company to Personio first to see a preview."))
-    try:
-        fetched = sync.fetch(integration)
-    except PersonioError as exc:
-        return FilterPreview(error=_("Personio could not be read: %(error)s") % {"error": exc})
     filters = {company.name: proposed}
     for other in same_account:
         filters[other.company.name] = sync.policy_of(other).company_filter
-    with fetched:
-        per_company, several = services.filter_preview(fetched.remote(), filters)
-        shown = several[:PREVIEW_SEVERAL_LIMIT]
-        wanted = {pid for pid, _names in shown}
-        emails = {
-            r.personio_id: r.email or str(r.personio_id)
-            for r in fetched.remote()
-            if r.personio_id in wanted
-        }
+    reading = sync.Reading()
+    remote = (
+        item for item in sync.read(integration, reading) if isinstance(item, rc.RemoteEmployee)
+    )
+    try:
+        per_company, several = services.filter_preview(remote, filters)
+    except PersonioError as exc:
+        return FilterPreview(error=_("Personio could not be read: %(error)s") % {"error": exc})
     return FilterPreview(
         per_company=tuple(per_company.items()),
-        several=tuple((emails.get(pid, str(pid)), tuple(names)) for pid, names in shown),
+        several=tuple((label, tuple(names)) for label, names in several[:PREVIEW_SEVERAL_LIMIT]),
         several_total=len(several),
-        remote_total=fetched.readable,
+        remote_total=reading.readable,
     )

@@ -378,52 +378,35 @@ class Listing:
     total: int  # records delivered, readable or not
 
 
-class Survey:
-    """Learns the `Listing` while the records stream by (the first pass of a sync); keeps ids
-    and e-mails only, never the records."""
-
-    def __init__(self) -> None:
-        self.total = 0
-        self._ids: set[int] = set()
-        self._unreadable: set[int] = set()
-        self._emails: Counter[str] = Counter()
-
-    def add(self, item: RemoteEmployee | Skip) -> None:
-        self.total += 1
-        if isinstance(item, Skip):
-            if item.personio_id is not None:
-                self._unreadable.add(item.personio_id)
-        elif item.personio_id not in self._ids:  # a repeated ID is skipped, not counted
-            self._ids.add(item.personio_id)
-            email = item.email
-            if email:
-                self._emails[email] += 1
-
-    def listing(self) -> Listing:
-        return Listing(
-            ids=frozenset(self._ids | self._unreadable),
-            unreadable=frozenset(self._unreadable),
-            shared_emails=frozenset(e for e, n in self._emails.items() if n > 1),
-            total=self.total,
-        )
-
-
 class Reconciler:
-    """`reconcile()` in steps, so a sync never holds the whole company: the listing's ids and
-    shared e-mails (`Listing`), the portal's e-mails and which employees were matched are kept;
-    records and portal employees pass through in chunks, in Personio's order.
+    """`reconcile()` in passes over chunks, so a sync never holds the whole company.
 
-    `step()` needs the portal employees a chunk can match: by Personio ID, and the e-mail
-    candidates `wanted()` names. Feeding every record in one step is `reconcile()` itself.
+    1. `arrive(chunk, local)`, while the listing streams by: counts and de-duplicates every
+       record, learns what only the whole listing can say (every delivered ID, the e-mails
+       several records share), and decides at once each record matched by Personio ID whose
+       e-mail did not change: nothing about such a record depends on the rest of the listing.
+       The others (new hires, e-mail matches, changed e-mails) are returned for step 3. `local`
+       holds (at least) the portal employees with the chunk's Personio IDs.
+    2. `settle(local)`, once the listing is complete, with every portal employee in its slim
+       form (`LocalKey`): which e-mails are taken and which employees an e-mail may link.
+    3. `decide(chunk, local)` for the records step 1 returned, in their order; `local` holds
+       (at least) the employees `wanted(chunk)` names.
+    4. `finish()`: flag the linked employees Personio did not deliver.
+
+    Kept for the whole company: ids, e-mails and which employees were matched; records and
+    portal employees pass through. `reconcile()` is all four steps over one chunk, and a
+    property test checks that any chunking decides what the sequential original did.
     """
 
-    def __init__(
-        self, listing: Listing, local: Iterable[LocalKey], policy: Policy, today: dt.date
-    ) -> None:
-        self.listing = listing
+    def __init__(self, policy: Policy, today: dt.date) -> None:
         self.policy = policy
         self.today = today
-        self.tally = Tally(remote_total=listing.total)
+        self.tally = Tally()
+        self.seen_remote: set[int] = set()
+        self.seen_local: set[int] = set()
+        self._unreadable: set[int] = set()
+        self._emails: Counter[str] = Counter()
+        self.listing = Listing(frozenset(), frozenset(), frozenset(), 0)  # set by settle()
         self.active_count = 0
         # E-mail → employee id: every portal e-mail (`taken`); and the employees an e-mail may
         # link (`candidates`): not linked, or linked to an ID Personio no longer delivers.
@@ -432,10 +415,58 @@ class Reconciler:
         # Linked employees whose ID Personio no longer delivers: flagged missing by `finish()`
         # unless an e-mail links them to a delivered record first.
         self.undelivered: dict[int, FlagMissing] = {}
+
+    # -- 1. while the listing streams by
+
+    def arrive(
+        self, chunk: Iterable[RemoteEmployee | Skip], local: Iterable[LocalEmployee]
+    ) -> tuple[list[Action], list[RemoteEmployee]]:
+        """The actions decided now, and the records left for `decide()`."""
+        by_pid = {e.personio_id: e for e in local if e.personio_id is not None}
+        actions: list[Action] = []
+        later: list[RemoteEmployee] = []
+        for r in chunk:
+            self.tally.remote_total += 1
+            if isinstance(r, Skip):  # a record the parser could not read
+                if r.personio_id is not None:
+                    self._unreadable.add(r.personio_id)
+                actions.append(r)
+                continue
+            if r.personio_id in self.seen_remote:
+                actions.append(Skip(r.personio_id, "delivered twice by Personio"))
+                continue
+            self.seen_remote.add(r.personio_id)
+            email = r.email  # a property (normalises): once per record
+            if email:
+                self._emails[email] += 1
+            match = by_pid.get(r.personio_id)
+            if match is None:
+                later.append(r)  # new, or an e-mail match: needs the whole listing
+                continue
+            outside = self.policy.company_filter.rejects(r)
+            changes = {} if outside else _changes(r, match)
+            if "email" in changes and email:
+                later.append(r)  # is the new e-mail free? needs the whole listing
+                continue
+            self._matched(r, match, False, email, outside, changes, actions)
+        self.tally.add(actions)
+        return actions, later
+
+    # -- 2. the listing is complete
+
+    def settle(self, local: Iterable[LocalKey]) -> None:
+        ids = self.seen_remote | self._unreadable
+        self.listing = Listing(
+            ids=frozenset(ids),
+            unreadable=frozenset(self._unreadable),
+            shared_emails=frozenset(e for e, n in self._emails.items() if n > 1),
+            total=self.tally.remote_total,
+        )
+        self._emails = Counter()
         for e in local:
             if e.status != LEFT:
                 self.active_count += 1
-            delivered = e.personio_id is not None and e.personio_id in listing.ids
+            delivered = e.personio_id is not None and e.personio_id in ids
             if e.email:
                 self.taken[e.email] = e.id
                 if not delivered:
@@ -444,25 +475,23 @@ class Reconciler:
                 self.undelivered[e.id] = FlagMissing(
                     e.id, e.personio_id, "not delivered by Personio", e.status != LEFT
                 )
-        self.seen_remote: set[int] = set()
-        self.seen_local: set[int] = set()
 
-    def wanted(self, chunk: Iterable[RemoteEmployee | Skip]) -> tuple[list[int], list[int]]:
-        """The Personio IDs and e-mail candidate employee ids `step(chunk)` needs."""
+    # -- 3. the records that needed the whole listing
+
+    def wanted(self, chunk: Iterable[RemoteEmployee]) -> tuple[list[int], list[int]]:
+        """The Personio IDs and e-mail candidate employee ids `decide(chunk)` needs."""
         pids: list[int] = []
         ids: list[int] = []
         for r in chunk:
-            if isinstance(r, RemoteEmployee):
-                pids.append(r.personio_id)
-                candidate = self.candidates.get(r.email) if self.candidates else None
-                if candidate is not None:
-                    ids.append(candidate)
+            pids.append(r.personio_id)
+            candidate = self.candidates.get(r.email) if self.candidates else None
+            if candidate is not None:
+                ids.append(candidate)
         return pids, ids
 
-    def step(
-        self, chunk: Iterable[RemoteEmployee | Skip], local: Iterable[LocalEmployee]
+    def decide(
+        self, chunk: Iterable[RemoteEmployee], local: Iterable[LocalEmployee]
     ) -> list[Action]:
-        """The actions for `chunk`; `local` holds (at least) the employees `wanted(chunk)`."""
         by_pid: dict[int, LocalEmployee] = {}
         by_id: dict[int, LocalEmployee] = {}
         for e in local:
@@ -471,13 +500,7 @@ class Reconciler:
                 by_pid[e.personio_id] = e
         actions: list[Action] = []
         for r in chunk:
-            if isinstance(r, Skip):
-                actions.append(r)  # a record the parser could not read
-            elif r.personio_id in self.seen_remote:
-                actions.append(Skip(r.personio_id, "delivered twice by Personio"))
-            else:
-                self.seen_remote.add(r.personio_id)
-                self._one(r, by_pid, by_id, actions)
+            self._one(r, by_pid, by_id, actions)
         self.tally.add(actions)
         return actions
 
@@ -488,8 +511,7 @@ class Reconciler:
         by_id: Mapping[int, LocalEmployee],
         actions: list[Action],
     ) -> None:
-        shared = self.listing.shared_emails
-        email = r.email  # a property (normalises): once per record
+        email = r.email
         match = by_pid.get(r.personio_id)
         link = False
         if match is None and email:
@@ -498,37 +520,46 @@ class Reconciler:
                 match, link = by_id[candidate], True
         outside = self.policy.company_filter.rejects(r)
 
-        if match is None:
-            if outside:
-                self.tally.filtered_out += 1
-                return
-            if email in shared:
-                actions.append(
-                    Skip(r.personio_id, "e-mail address is used by several Personio employees")
-                )
-                return
-            if email and email in self.taken:
-                actions.append(
-                    Skip(r.personio_id, "e-mail address belongs to another portal employee")
-                )
-                return
-            lifecycle = _lifecycle_for_new(r, self.today)
-            if lifecycle is None:
-                actions.append(Skip(r.personio_id, "left before being synchronized", error=False))
-                return
-            status, month = lifecycle
-            actions.append(Create(r.personio_id, r.fields, status, month))
-            if email:
-                self.taken[email] = -r.personio_id
-            if self.policy.auto_invite:
-                if not email:
-                    actions.append(
-                        Skip(r.personio_id, "no e-mail address: not invited", error=False)
-                    )
-                elif status == ACTIVE:
-                    actions.append(Invite(r.personio_id))
+        if match is not None:
+            changes = {} if outside else _changes(r, match)
+            self._matched(r, match, link, email, outside, changes, actions)
             return
+        if outside:
+            self.tally.filtered_out += 1
+            return
+        if email in self.listing.shared_emails:
+            actions.append(
+                Skip(r.personio_id, "e-mail address is used by several Personio employees")
+            )
+            return
+        if email and email in self.taken:
+            actions.append(Skip(r.personio_id, "e-mail address belongs to another portal employee"))
+            return
+        lifecycle = _lifecycle_for_new(r, self.today)
+        if lifecycle is None:
+            actions.append(Skip(r.personio_id, "left before being synchronized", error=False))
+            return
+        status, month = lifecycle
+        actions.append(Create(r.personio_id, r.fields, status, month))
+        if email:
+            self.taken[email] = -r.personio_id
+        if self.policy.auto_invite:
+            if not email:
+                actions.append(Skip(r.personio_id, "no e-mail address: not invited", error=False))
+            elif status == ACTIVE:
+                actions.append(Invite(r.personio_id))
 
+    def _matched(
+        self,
+        r: RemoteEmployee,
+        match: LocalEmployee,
+        link: bool,
+        email: str,
+        outside: str | None,
+        changes: dict[str, tuple[Any, Any]],
+        actions: list[Action],
+    ) -> None:
+        """The actions for a record matched to a portal employee (`changes`: `_changes()`)."""
         self.seen_local.add(match.id)
         if outside:
             if not match.missing:
@@ -538,11 +569,9 @@ class Reconciler:
             else:
                 self.tally.unchanged += 1
             return
-
-        changes = _changes(r, match)
         if "email" in changes and email:
             owner = self.taken.get(email)
-            if email in shared or (owner is not None and owner != match.id):
+            if email in self.listing.shared_emails or (owner is not None and owner != match.id):
                 del changes["email"]
                 actions.append(
                     Skip(r.personio_id, "new e-mail address belongs to another employee")
@@ -563,6 +592,8 @@ class Reconciler:
         if not acted:
             self.tally.unchanged += 1
 
+    # -- 4.
+
     def finish(self) -> list[Action]:
         """Flag the linked employees Personio did not deliver (an unreadable record's ID counts
         as delivered: nobody is flagged over a bad record)."""
@@ -571,15 +602,6 @@ class Reconciler:
         ]
         self.tally.add(actions)
         return actions
-
-
-def survey(remote: Iterable[RemoteEmployee], bad_records: Iterable[Skip] = ()) -> Listing:
-    s = Survey()
-    for bad in bad_records:
-        s.add(bad)
-    for r in remote:
-        s.add(r)
-    return s.listing()
 
 
 def reconcile(
@@ -594,10 +616,12 @@ def reconcile(
 
     `today` is the company's local date. `bad_records` are records the parser could not read;
     they are carried into the plan as skips, and their Personio IDs are never flagged missing.
-    The whole listing in one step of a `Reconciler`: a sync runs the same steps in chunks.
+    All steps of a `Reconciler` over one chunk: a sync runs the same steps in chunks.
     """
-    reconciler = Reconciler(survey(remote, bad_records), local, policy, today)
-    actions = reconciler.step([*bad_records, *remote], local)
+    reconciler = Reconciler(policy, today)
+    actions, later = reconciler.arrive([*bad_records, *remote], local)
+    reconciler.settle(local)
+    actions += reconciler.decide(later, local)
     actions += reconciler.finish()
     tally = reconciler.tally
     return Plan(actions, tally.unchanged, tally.filtered_out, tally.remote_total)

@@ -411,16 +411,17 @@ def overlap_warnings() -> list[OverlapWarning]:
 
 def filter_preview(
     remote: Iterable[rc.RemoteEmployee], filters: dict[str, rc.CompanyFilter]
-) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
-    """How many Personio employees each company's filter takes, and which match several."""
+) -> tuple[dict[str, int], list[tuple[str, list[str]]]]:
+    """How many Personio employees each company's filter takes, and which match several (by
+    e-mail, or Personio ID when there is none)."""
     per_company: dict[str, int] = dict.fromkeys(filters, 0)
-    several: list[tuple[int, list[str]]] = []
+    several: list[tuple[str, list[str]]] = []
     for employee in remote:
         matched = [name for name, f in filters.items() if f.rejects(employee) is None]
         for name in matched:
             per_company[name] += 1
         if len(matched) > 1:
-            several.append((employee.personio_id, matched))
+            several.append((employee.email or str(employee.personio_id), matched))
     return per_company, several
 
 

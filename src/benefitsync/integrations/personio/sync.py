@@ -1,4 +1,4 @@
-"""The imperative shell around `reconcile()`: fetch, snapshot, reconcile, guard, apply.
+"""The imperative shell around the `Reconciler`: read, reconcile in chunks, guard, apply.
 
 Contract of a run:
 - One run per company at a time: the `one_sync_in_progress_per_company` partial unique index
@@ -7,11 +7,12 @@ Contract of a run:
   (`SYNC_LEASE_SECONDS`), which frees the company.
 - Applied fully or not at all: the whole plan is written in one transaction with bulk writes;
   unchanged employees are not written. A run that fails before or during apply changes nothing.
-- Memory stays flat as companies grow: three passes, each over chunks of 1,000 — read Personio
-  (records mapped and parked in a `Spill`, the listing's ids and shared e-mails learned on the
-  way), reconcile (a `Reconciler` step per chunk, reading only the portal employees that chunk
-  can match; actions parked in a second `Spill`), apply. Only ids and e-mails are kept for the
-  whole company.
+- Memory stays flat as companies grow, and an unchanged company costs little more than reading
+  it: records are reconciled in chunks of 1,000 while they arrive (`rc.Reconciler.arrive`,
+  reading only the portal employees with the chunk's Personio IDs). What needs the whole
+  listing — new hires, e-mail matches, changed e-mails — waits in a `Spill` (a temporary file)
+  and is decided after the last page; the plan's actions go to another spill and are applied
+  from there. Only ids and e-mails are kept for the whole company.
 - A plan that looks wrong (`reconcile.hold_reasons`) is kept on the run as `held`, not applied,
   until an HR admin confirms (re-checked against the current state) or discards it.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,7 +52,7 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.lib import crypto
 from benefitsync.lib.db import fast_insert
 from benefitsync.lib.months import Month
-from benefitsync.lib.spill import Spill
+from benefitsync.lib.spill import CHUNK_SIZE, Spill
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
@@ -180,30 +182,21 @@ Item = rc.RemoteEmployee | rc.Skip
 
 
 @dataclasses.dataclass
-class Fetched:
-    """Everything Personio delivered, mapped, in its order (parked on disk, see `Spill`), and
-    what the listing says as a whole. Close it (or use `with`) to drop the records."""
+class Reading:
+    """What one read of Personio's listing delivered besides the records (filled while read)."""
 
-    records: Spill[Item]
-    listing: rc.Listing
-    readable: int  # records that mapped to an employee
-    delivered: frozenset[str]
-    stats: dict[str, Any]
-
-    def remote(self) -> Iterator[rc.RemoteEmployee]:
-        return (item for item in self.records if isinstance(item, rc.RemoteEmployee))
-
-    def __enter__(self) -> Fetched:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.records.close()
+    delivered: set[str] = dataclasses.field(default_factory=set)  # attribute keys delivered
+    readable: int = 0  # records that mapped to an employee
+    stats: dict[str, Any] = dataclasses.field(default_factory=dict)  # the client's counters
 
 
-def fetch(
-    integration: PersonioIntegration, on_progress: Callable[[int], None] | None = None
-) -> Fetched:
-    """Read every employee from Personio (raises the client's typed errors)."""
+def read(
+    integration: PersonioIntegration,
+    reading: Reading,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[Item]:
+    """Every employee Personio delivers, mapped, in Personio's order (raises the client's typed
+    errors). The last sync's count lets the client ask for the first pages at once."""
     last = (
         SyncRun.objects.filter(
             company_id=integration.company_id,
@@ -214,41 +207,33 @@ def fetch(
     )
     expected = (last or {}).get("remote_total")
     labels = labels_of(integration)
-    survey = rc.Survey()
-    delivered: set[str] = set()
-    readable = 0
-    records: Spill[Item] = Spill()
-    try:
-        with make_client(integration) as client:
-            listing = client.iter_employees(expected_total=expected)
-            for n, record in enumerate(listing, start=1):
-                if on_progress is not None and n % 100 == 0:
-                    on_progress(n)
-                item: Item
-                if isinstance(record, BadRecord):
-                    item = bad_record_skip(record)
-                else:
-                    if not record.present <= delivered:
-                        delivered |= record.present
-                    item = to_remote(record, labels)
-                    readable += isinstance(item, rc.RemoteEmployee)
-                survey.add(item)
-                records.append(item)
-            stats = client.stats.as_dict()
-    except BaseException:
-        records.close()
-        raise
-    return Fetched(records, survey.listing(), readable, frozenset(delivered), stats)
+    delivered = reading.delivered
+    with make_client(integration) as client:
+        listing = client.iter_employees(expected_total=expected)
+        for n, record in enumerate(listing, start=1):
+            if on_progress is not None and n % 100 == 0:
+                on_progress(n)
+            if isinstance(record, BadRecord):
+                yield bad_record_skip(record)
+                continue
+            if not record.present <= delivered:
+                delivered |= record.present
+            item = to_remote(record, labels)
+            reading.readable += isinstance(item, rc.RemoteEmployee)
+            yield item
+        reading.stats = client.stats.as_dict()
 
 
 @dataclasses.dataclass
 class Planned:
-    """A reconciled plan: its actions in order (parked on disk), its counts, and the reasons to
-    hold it (empty: apply). Close it (or use `with`) to drop the actions."""
+    """A reconciled plan: its actions in order (parked on disk), its counts, the reasons to
+    hold it (empty: apply), and what the read delivered. Close it (or use `with`) to drop the
+    actions."""
 
     actions: Spill[rc.Action]
     tally: rc.Tally
     reasons: list[str]
+    reading: Reading
 
     def plan(self) -> rc.Plan:
         """The whole plan in memory (a preview or a held run keeps it)."""
@@ -265,20 +250,28 @@ class Planned:
 def plan_for(
     company: Company,
     integration: PersonioIntegration,
-    fetched: Fetched,
-    on_chunk: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Planned:
-    """Reconcile chunk by chunk, then guard: the plan and the reasons to hold it."""
-    reconciler = rc.Reconciler(
-        fetched.listing, local_keys(company), policy_of(integration), today_for(company)
-    )
+    """Read Personio and reconcile in chunks (see `rc.Reconciler`), then guard: the plan and
+    the reasons to hold it. Records that need the whole listing wait in a spill; the actions
+    go to another."""
+    reconciler = rc.Reconciler(policy_of(integration), today_for(company))
+    reading = Reading()
     actions: Spill[rc.Action] = Spill()
     try:
-        for chunk in fetched.records.chunks():
-            pids, ids = reconciler.wanted(chunk)
-            actions.extend(reconciler.step(chunk, local_rows(company, pids, ids)))
-            if on_chunk is not None:
-                on_chunk()
+        with Spill[rc.RemoteEmployee]() as later:
+            items = read(integration, reading, on_progress)
+            while chunk := list(itertools.islice(items, CHUNK_SIZE)):
+                pids = [r.personio_id for r in chunk if isinstance(r, rc.RemoteEmployee)]
+                decided, deferred = reconciler.arrive(chunk, local_rows(company, pids, []))
+                actions.extend(decided)
+                later.extend(deferred)
+            reconciler.settle(local_keys(company))
+            for records in later.chunks():
+                pids, ids = reconciler.wanted(records)
+                actions.extend(reconciler.decide(records, local_rows(company, pids, ids)))
+                if on_progress is not None:
+                    on_progress(reading.readable)
         actions.extend(reconciler.finish())
     except BaseException:
         actions.close()
@@ -288,9 +281,9 @@ def plan_for(
         reconciler.tally,
         active_count=reconciler.active_count,
         previous_attributes=None if previous is None else frozenset(previous),
-        delivered_attributes=fetched.delivered,
+        delivered_attributes=frozenset(reading.delivered),
     )
-    return Planned(actions, reconciler.tally, reasons)
+    return Planned(actions, reconciler.tally, reasons, reading)
 
 
 # --- requesting and claiming runs -----------------------------------------------------------------
@@ -390,22 +383,21 @@ def execute_run(run_id: int) -> SyncRun:
     try:
         if integration is None or not integration.is_connected:
             raise NotConnected("Personio is not connected for this company.")
-        with fetch(integration, beat) as fetched:
-            _heartbeat(run_id)
-            planned = plan_for(company, integration, fetched, beat)
+        planned = plan_for(company, integration, beat)
     except RunLost:
         return SyncRun.objects.get(pk=run_id)
     except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
         return _fail(run, integration, exc)
 
     with planned:
-        run.requests = fetched.stats["requests"]
-        run.rate_limited = fetched.stats["rate_limited"]
-        run.attributes = sorted(fetched.delivered)
+        delivered = frozenset(planned.reading.delivered)
+        run.requests = planned.reading.stats.get("requests", 0)
+        run.rate_limited = planned.reading.stats.get("rate_limited", 0)
+        run.attributes = sorted(delivered)
         if planned.reasons:
             return _hold(run, planned.plan(), planned.reasons)
         try:
-            apply(run, planned.actions.chunks(), planned.tally, attributes=fetched.delivered)
+            apply(run, planned.actions.chunks(), planned.tally, attributes=delivered)
         except RunLost:
             return SyncRun.objects.get(pk=run_id)
     _succeeded(integration)
@@ -811,5 +803,5 @@ def dry_run(company: Company) -> tuple[rc.Plan, list[str]]:
     integration = PersonioIntegration.objects.get(company=company)
     if not integration.is_connected:
         raise NotConnected("Personio is not connected for this company.")
-    with fetch(integration) as fetched, plan_for(company, integration, fetched) as planned:
+    with plan_for(company, integration) as planned:
         return planned.plan(), planned.reasons
