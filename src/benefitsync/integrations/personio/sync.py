@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -136,20 +136,41 @@ class _Key(NamedTuple):
     missing: bool
 
 
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    # SQLite hands dates back as ISO strings (Django's converters would parse them per field).
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_DATE_AT = tuple(5 + rc.SYNCED_FIELDS.index(name) for name in ("hire_date", "leaving_date"))
+
+
 def _local_employees(rows: QuerySet[Employee, Any]) -> Iterator[rc.LocalEmployee]:
+    """The rows as plain values. The SQL is the ORM's; the rows are read from the cursor, not
+    through the ORM's per-row machinery, which cost as much as the rest of an unchanged sync's
+    own work (measured with py-spy at 30k employees). No ORDER BY: the model's default (by
+    name) would make the database prefer the name index to the Personio ID index and read the
+    whole company for every chunk."""
     names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
-    # No ORDER BY: the model's default (by name) would make the database prefer the name index
-    # to the Personio ID index and read the whole company for every chunk.
-    for row in rows.order_by().values_list(*names).iterator(chunk_size=5000):
-        lwm = row[3]
-        yield rc.LocalEmployee(
-            id=row[0],
-            personio_id=row[1],
-            status=row[2],
-            last_working_month=None if lwm is None else Month.of(lwm),
-            missing=row[4],
-            fields=dict(zip(rc.SYNCED_FIELDS, row[5:], strict=True)),
-        )
+    query = rows.order_by().values_list(*names)
+    sql, params = query.query.sql_with_params()
+    fields = rc.SYNCED_FIELDS
+    hire_at, leaving_at = _DATE_AT
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(2000):
+            for row in batch:
+                values = list(row[5:])
+                values[hire_at - 5] = _as_date(row[hire_at])
+                values[leaving_at - 5] = _as_date(row[leaving_at])
+                lwm = _as_date(row[3])
+                yield rc.LocalEmployee(
+                    id=row[0],
+                    personio_id=row[1],
+                    status=row[2],
+                    last_working_month=None if lwm is None else Month.of(lwm),
+                    missing=bool(row[4]),
+                    fields=dict(zip(fields, values, strict=True)),
+                )
 
 
 def snapshot(company: Company) -> list[rc.LocalEmployee]:
