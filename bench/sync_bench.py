@@ -1,10 +1,11 @@
 """Sync benchmark: a company of N employees against the no-latency sandbox (separate process).
 
-Measures, in one run so the numbers compare as ratios: the client's bare fetch, the first sync,
-an unchanged re-sync and a re-sync with 10 changes — wall time, employee rows written, SQL
-queries and the peak RSS of each phase (sampled). Prints a table.
+Measures the first sync (into a fresh company each time), an unchanged re-sync and a re-sync
+with 10 changes — wall time, employee rows written, SQL queries and the peak RSS of each phase
+(sampled) — each `--repeat` times right after a bare fetch by the client, and reports medians:
+the ratio of each pair, so the noise of this shared machine hits both sides. Prints a table.
 
-    .venv/bin/python bench/sync_bench.py --employees 10000 [--database-url postgres://...]
+    .venv/bin/python bench/sync_bench.py --employees 10000 [--repeat 3] [--database-url ...]
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from statistics import median
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -58,11 +60,21 @@ def measure(fn: Callable[[], Any]) -> tuple[float, int, int, Any]:
     return wall, len(queries), rss.peak, result
 
 
+class Row(NamedTuple):
+    label: str
+    wall: float
+    ratio: float  # median of (phase wall / the bare fetch right before it)
+    written: str
+    queries: int
+    rss: int
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="benefitsync-bench-")
@@ -98,17 +110,25 @@ def main() -> None:
     from benefitsync.integrations.personio import services, sync
     from benefitsync.integrations.personio.client import Credentials
 
-    rows: list[tuple[str, float, int | str, int, int]] = []
+    rows: list[Row] = []
     with sandbox_process(employees=args.employees, options=["--rate-limit", "off"]) as base_url:
-        company = Company.objects.create(name="Bench GmbH", slug=f"bench-{os.getpid()}")
-        services.do_connect_personio(
-            company,
-            client_id="sandbox-client-id",
-            client_secret="sandbox-client-secret",
-            base_url=base_url,
-            acting_user=None,
-            first_sync=False,
-        )
+        import httpx
+
+        company: Any = None
+
+        def new_company() -> None:
+            """A fresh, empty portal company connected to the sandbox (for a first sync)."""
+            nonlocal company
+            n = Company.objects.count()
+            company = Company.objects.create(name=f"Bench {n}", slug=f"bench-{os.getpid()}-{n}")
+            services.do_connect_personio(
+                company,
+                client_id="sandbox-client-id",
+                client_secret="sandbox-client-secret",
+                base_url=base_url,
+                acting_user=None,
+                first_sync=False,
+            )
 
         def bare_fetch() -> int:
             with sync.client_for(
@@ -118,47 +138,75 @@ def main() -> None:
 
         def run_sync() -> Any:
             run = sync.request_sync(company, "command", enqueue=False)
-            return sync.execute_run(run.pk)
-
-        wall, q, rss, n = measure(bare_fetch)
-        rows.append(("bare fetch (client only)", wall, f"{n} read", q, rss))
-        fetch_wall = wall
-        for label in ("first sync", "unchanged re-sync"):
-            wall, q, rss, run = measure(run_sync)
+            run = sync.execute_run(run.pk)
             assert run.status in ("succeeded", "partly_failed"), (run.status, run.message)
-            rows.append((label, wall, run.counts["employees_written"], q, rss))
-        # Change `changes` employees in the sandbox through its control API.
-        import httpx
+            return run
 
         # A few hundred employees to pick from, not the whole list: the list of a 100k company
-        # would raise this process's RSS before the measured phase starts.
+        # would raise this process's RSS before the measured phases.
         listing = httpx.get(
             f"{base_url}/sandbox/employees", params={"limit": 50 * args.changes}, timeout=60
         ).json()
         items = listing if isinstance(listing, list) else listing.get("data", listing)
-        changed = [e for e in items if e.get("email") and not e.get("termination_date")]
-        for e in changed[: args.changes]:
-            httpx.patch(
-                f"{base_url}/sandbox/employees/{e['id']}",
-                json={"last_name": e["last_name"] + "-neu"},
-                timeout=10,
-            ).raise_for_status()
-        wall, q, rss, run = measure(run_sync)
-        rows.append(
-            (f"re-sync, {args.changes} changed", wall, run.counts["employees_written"], q, rss)
-        )
+        to_change = [e for e in items if e.get("email") and not e.get("termination_date")]
+        edits = 0
 
+        def change_some() -> None:
+            """Change `args.changes` employees in the sandbox through its control API."""
+            nonlocal edits
+            edits += 1
+            for e in to_change[: args.changes]:
+                httpx.patch(
+                    f"{base_url}/sandbox/employees/{e['id']}",
+                    json={"last_name": f"{e['last_name']}-{edits}"},
+                    timeout=10,
+                ).raise_for_status()
+
+        def paired(label: str, phase: Callable[[], Any], before: Callable[[], None]) -> None:
+            """`args.repeat` times: a bare fetch, then the phase right after it; the ratio of
+            each pair, so a slow minute of this shared machine hits both sides."""
+            walls, ratios, peak, written, queries = [], [], 0, "", 0
+            for _ in range(args.repeat):
+                before()
+                bare_wall, _q, bare_rss, n = measure(bare_fetch)
+                rows.append(Row("bare fetch", bare_wall, 1.0, f"{n} read", 0, bare_rss))
+                wall, queries, rss, result = measure(phase)
+                walls.append(wall)
+                ratios.append(wall / bare_wall)
+                peak = max(peak, rss)
+                written = str(result.counts["employees_written"])
+            rows.append(Row(label, median(walls), median(ratios), written, queries, peak))
+
+        new_company()
+        paired("first sync", run_sync, new_company)
+        paired("unchanged re-sync", run_sync, lambda: None)
+        paired(f"re-sync, {args.changes} changed", run_sync, change_some)
+
+    bare = [r for r in rows if r.label.startswith("bare")]
+    phases = [r for r in rows if not r.label.startswith("bare")]
     vendor = connection.vendor
-    print(f"\nSync benchmark: {args.employees} employees, {vendor}, sandbox without latency")
+    print(
+        f"\nSync benchmark: {args.employees} employees, {vendor}, sandbox without latency; "
+        f"medians of {args.repeat} runs, each phase right after a bare fetch"
+    )
     print(
         f"{'phase':<28} {'wall s':>8} {'x fetch':>8} {'rows written':>13} {'queries':>8} "
         f"{'peak RSS MB':>12}"
     )
-    for label, wall, written, q, rss in rows:
+    fetch_row = Row(
+        "bare fetch (client only)",
+        median([r.wall for r in bare]),
+        1.0,
+        bare[0].written,
+        0,
+        max(r.rss for r in bare),
+    )
+    for r in [fetch_row, *phases]:
         print(
-            f"{label:<28} {wall:>8.2f} {wall / fetch_wall:>8.2f} {written!s:>13} {q:>8} "
-            f"{rss / 2**20:>12.0f}"
+            f"{r.label:<28} {r.wall:>8.2f} {r.ratio:>8.2f} {r.written:>13} {r.queries:>8} "
+            f"{r.rss / 2**20:>12.0f}"
         )
+    print(f"bare fetch walls: {', '.join(f'{r.wall:.2f}' for r in bare)} s")
 
 
 if __name__ == "__main__":

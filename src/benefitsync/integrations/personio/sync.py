@@ -279,12 +279,16 @@ def plan_for(
     reconciler = rc.Reconciler(policy_of(integration), today_for(company))
     reading = Reading()
     actions: Spill[rc.Action] = Spill()
+    # Nobody linked yet (a first sync): no chunk can match by Personio ID, so don't ask. Only
+    # a sync links employees, and one sync per company runs at a time.
+    linked = Employee.objects.filter(company=company, personio_id__isnull=False).exists()
     try:
         with Spill[rc.RemoteEmployee]() as later:
             items = read(integration, reading, on_progress)
             while chunk := list(itertools.islice(items, CHUNK_SIZE)):
                 pids = [r.personio_id for r in chunk if isinstance(r, rc.RemoteEmployee)]
-                decided, deferred = reconciler.arrive(chunk, local_rows(company, pids, []))
+                local = local_rows(company, pids, []) if linked else []
+                decided, deferred = reconciler.arrive(chunk, local)
                 actions.extend(decided)
                 later.extend(deferred)
             reconciler.settle(local_keys(company))
