@@ -11,3 +11,7 @@ class PersonioConfig(AppConfig):
 
     def ready(self) -> None:
         from benefitsync.integrations.personio import signals  # noqa: F401 - connects receivers
+        from benefitsync.lib.memory import cap_malloc_arenas
+
+        # The client's page threads would otherwise keep a malloc arena each (lib/memory.py).
+        cap_malloc_arenas()

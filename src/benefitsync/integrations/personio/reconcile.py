@@ -368,16 +368,6 @@ class LocalKey(Protocol):
     def missing(self) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """What the whole Personio listing says, as far as a decision about one employee needs it."""
-
-    ids: frozenset[int]  # every Personio ID delivered, readable or not
-    unreadable: frozenset[int]  # IDs of records the parser could not read
-    shared_emails: frozenset[str]  # e-mails on several (distinct) Personio employees
-    total: int  # records delivered, readable or not
-
-
 class Reconciler:
     """`reconcile()` in passes over chunks, so a sync never holds the whole company.
 
@@ -406,7 +396,7 @@ class Reconciler:
         self.seen_local: set[int] = set()
         self._unreadable: set[int] = set()
         self._emails: Counter[str] = Counter()
-        self.listing = Listing(frozenset(), frozenset(), frozenset(), 0)  # set by settle()
+        self.shared_emails: frozenset[str] = frozenset()  # set by settle()
         self.active_count = 0
         # E-mail → employee id: every portal e-mail (`taken`); and the employees an e-mail may
         # link (`candidates`): not linked, or linked to an ID Personio no longer delivers.
@@ -455,18 +445,14 @@ class Reconciler:
     # -- 2. the listing is complete
 
     def settle(self, local: Iterable[LocalKey]) -> None:
-        ids = self.seen_remote | self._unreadable
-        self.listing = Listing(
-            ids=frozenset(ids),
-            unreadable=frozenset(self._unreadable),
-            shared_emails=frozenset(e for e, n in self._emails.items() if n > 1),
-            total=self.tally.remote_total,
-        )
+        self.shared_emails = frozenset(e for e, n in self._emails.items() if n > 1)
         self._emails = Counter()
+        delivered_ids, unreadable = self.seen_remote, self._unreadable
         for e in local:
             if e.status != LEFT:
                 self.active_count += 1
-            delivered = e.personio_id is not None and e.personio_id in ids
+            pid = e.personio_id
+            delivered = pid is not None and (pid in delivered_ids or pid in unreadable)
             if e.email:
                 self.taken[e.email] = e.id
                 if not delivered:
@@ -527,7 +513,7 @@ class Reconciler:
         if outside:
             self.tally.filtered_out += 1
             return
-        if email in self.listing.shared_emails:
+        if email in self.shared_emails:
             actions.append(
                 Skip(r.personio_id, "e-mail address is used by several Personio employees")
             )
@@ -571,7 +557,7 @@ class Reconciler:
             return
         if "email" in changes and email:
             owner = self.taken.get(email)
-            if email in self.listing.shared_emails or (owner is not None and owner != match.id):
+            if email in self.shared_emails or (owner is not None and owner != match.id):
                 del changes["email"]
                 actions.append(
                     Skip(r.personio_id, "new e-mail address belongs to another employee")
