@@ -38,6 +38,7 @@ from benefitsync.integrations.personio.sandbox.state import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
 )
+from benefitsync.lib.memory import cap_malloc_arenas
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Scenario:
 
 def worker(base_url: str, limits: bool, concurrency: int, hint: int | None) -> dict[str, Any]:
     """Runs in its own process: fetch everything, report numbers as JSON."""
+    # As every benefitsync process that runs the client (the Personio app's ready() does it).
+    cap_malloc_arenas()
     limiter = RateLimiter.personio_employees() if limits else RateLimiter([Window(1_000_000, 1.0)])
     creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
     records = bad = 0
