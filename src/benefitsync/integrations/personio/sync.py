@@ -19,12 +19,13 @@ Contract of a run:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
@@ -215,7 +216,7 @@ def read(
     integration: PersonioIntegration,
     reading: Reading,
     on_progress: Callable[[int], None] | None = None,
-) -> Iterator[Item]:
+) -> Generator[Item, None, None]:
     """Every employee Personio delivers, mapped, in Personio's order (raises the client's typed
     errors). The last sync's count lets the client ask for the first pages at once."""
     last = (
@@ -283,8 +284,11 @@ def plan_for(
     # a sync links employees, and one sync per company runs at a time.
     linked = Employee.objects.filter(company=company, personio_id__isnull=False).exists()
     try:
-        with Spill[rc.RemoteEmployee]() as later:
-            items = read(integration, reading, on_progress)
+        with (
+            Spill[rc.RemoteEmployee]() as later,
+            # Closed at once if reconciling fails mid-listing: the client's page threads stop.
+            contextlib.closing(read(integration, reading, on_progress)) as items,
+        ):
             while chunk := list(itertools.islice(items, CHUNK_SIZE)):
                 pids = [r.personio_id for r in chunk if isinstance(r, rc.RemoteEmployee)]
                 local = local_rows(company, pids, []) if linked else []
