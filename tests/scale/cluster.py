@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,11 @@ import psycopg
 import redis
 from psycopg import sql
 
-from benefitsync.integrations.personio.sandbox.server import free_port
+from benefitsync.integrations.personio.sandbox.server import (
+    free_port,
+    sandbox_command,
+    wait_for_port,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PG_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -178,34 +181,13 @@ class Cluster:
         log = (self.data_dir / "sandbox.log").open("ab")
         self._logs.append(log)
         self.sandbox = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benefitsync.integrations.personio.sandbox",
-                "--port",
-                str(port),
-                "--employees",
-                str(employees),
-                "--seed",
-                "1",
-                "--log-level",
-                "warning",
-                *extra,
-            ],
+            sandbox_command(port, employees, options=extra),
             env=self.env,
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.sandbox.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
+        wait_for_port(port, self.sandbox, 120)
         self.sandbox_url = f"http://127.0.0.1:{port}"
         return self.sandbox_url
 

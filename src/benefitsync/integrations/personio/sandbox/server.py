@@ -119,6 +119,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def sandbox_command(
+    port: int, employees: int, seed: int = 1, options: Sequence[str] = ()
+) -> list[str]:
+    """The command line that serves a sandbox in a process of its own."""
+    return [
+        sys.executable,
+        "-m",
+        "benefitsync.integrations.personio.sandbox",
+        "--port",
+        str(port),
+        "--employees",
+        str(employees),
+        "--seed",
+        str(seed),
+        "--log-level",
+        "warning",
+        *options,
+    ]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until the sandbox `process` accepts connections on `port` (RuntimeError when it
+    exits or `timeout` seconds pass first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the Personio sandbox process did not start") from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def sandbox_process(
     *,
@@ -133,32 +167,10 @@ def sandbox_process(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "benefitsync.integrations.personio.sandbox",
-            "--port",
-            str(port),
-            "--employees",
-            str(employees),
-            "--seed",
-            str(seed),
-            "--log-level",
-            "warning",
-            *options,
-        ],
-        stdout=subprocess.DEVNULL,
+        sandbox_command(port, employees, seed, options), stdout=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the Personio sandbox process did not start") from None
-                time.sleep(0.1)
+        wait_for_port(port, process, startup_timeout)
         yield base
     finally:
         process.terminate()
