@@ -5,6 +5,9 @@ of rows, and `QuerySet.bulk_create` spends most of that time preparing every val
 through each field's generic machinery (measured: ~2 s of a 10k-employee first sync on SQLite).
 Here the work per value is one cheap adapter, chosen once per column. It bypasses model
 `save()`, signals and `full_clean()` exactly as `bulk_create` does; callers validate first.
+
+JSON values are encoded by orjson (a sync event's changes took ~11 µs per row with the standard
+library's encoder, ~1 µs with orjson); the stored JSON means the same, only without spaces.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import orjson
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DateField, DateTimeField, JSONField, Model
@@ -21,7 +25,15 @@ Adapter = Callable[[Any], Any]
 
 
 def _json_adapter(field: JSONField[Any, Any], connection: BaseDatabaseWrapper) -> Adapter:
+    """The JSON text of a value (SQLite stores it as is; PostgreSQL's COPY parses it). A field
+    with its own encoder, or a value orjson cannot encode (a Decimal, say), goes the field's way."""
+
     def adapt(value: Any) -> Any:
+        if field.encoder is None:
+            try:
+                return orjson.dumps(value).decode()
+            except TypeError:
+                pass
         return field.get_db_prep_save(value, connection)
 
     return adapt

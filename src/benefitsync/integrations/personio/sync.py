@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from benefitsync.audit import services as audit
@@ -186,13 +187,23 @@ def local_keys(company: Company) -> Iterator[_Key]:
         yield _Key(pk, pid, rc.email_key(email), status, missing)
 
 
+def _among(values: Sequence[int]) -> RawSQL:
+    """`values` (ints, not empty) as the list of an `__in` lookup, passed as they are. The
+    lookup's own preparation of a plain list costs ~9 µs per value (a sixth of an unchanged
+    sync's own work, measured with py-spy), and the sync asks for a thousand at a time."""
+    # Only placeholders in the SQL; the values go as parameters.
+    return RawSQL(", ".join(["%s"] * len(values)), values)  # noqa: S611
+
+
 def local_rows(company: Company, pids: list[int], ids: list[int]) -> list[rc.LocalEmployee]:
     """The employees of `company` with one of the Personio IDs `pids` or one of the ids `ids`."""
-    if not pids and not ids:
-        return []
-    wanted = Q(personio_id__in=pids)
+    wanted = Q()
+    if pids:
+        wanted |= Q(personio_id__in=_among(pids))
     if ids:
-        wanted |= Q(pk__in=ids)
+        wanted |= Q(pk__in=_among(ids))
+    if not wanted:
+        return []
     return list(_local_employees(Employee.objects.filter(wanted, company=company)))
 
 
@@ -298,7 +309,8 @@ def plan_for(
             reconciler.settle(local_keys(company))
             for records in later.chunks():
                 pids, ids = reconciler.wanted(records)
-                actions.extend(reconciler.decide(records, local_rows(company, pids, ids)))
+                local = local_rows(company, pids if linked else [], ids)
+                actions.extend(reconciler.decide(records, local))
                 if on_progress is not None:
                     on_progress(reading.readable)
         actions.extend(reconciler.finish())
@@ -588,7 +600,9 @@ def _apply_creates(company: Company, creates: list[rc.Create]) -> dict[int, int]
         ),
     )
     rows = (
-        Employee.objects.filter(company=company, personio_id__in=[c.personio_id for c in creates])
+        Employee.objects.filter(
+            company=company, personio_id__in=_among([c.personio_id for c in creates])
+        )
         .order_by()  # see _local_employees: no ORDER BY, so the Personio ID index is used
         .values_list("personio_id", "pk")
     )
