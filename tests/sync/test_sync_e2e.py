@@ -32,6 +32,16 @@ from tests.sync.conftest import sync_now
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True, params=[sync.CHUNK_SIZE, 4], ids=["one-chunk", "chunks-of-4"])
+def chunk_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every scenario twice: a listing that fits in one chunk (read against one snapshot of the
+    company, as most companies are) and the same listing in chunks of 4 (the large-company
+    path: each chunk's own rows, the company's keys once)."""
+    size: int = request.param
+    monkeypatch.setattr(sync, "CHUNK_SIZE", size)
+    return size
+
+
 def today(company: Company) -> dt.date:
     return employee_services.company_today(company)
 

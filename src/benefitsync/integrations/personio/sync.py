@@ -146,14 +146,16 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
 _DATE_AT = tuple(5 + rc.SYNCED_FIELDS.index(name) for name in ("hire_date", "leaving_date"))
 
 
-def _local_employees(rows: QuerySet[Employee, Any]) -> Iterator[rc.LocalEmployee]:
-    """The rows as plain values. The SQL is the ORM's; the rows are read from the cursor, not
-    through the ORM's per-row machinery, which cost as much as the rest of an unchanged sync's
-    own work (measured with py-spy at 30k employees). No ORDER BY: the model's default (by
-    name) would make the database prefer the name index to the Personio ID index and read the
-    whole company for every chunk."""
+def _local_employees(
+    rows: QuerySet[Employee, Any], limit: int | None = None
+) -> Iterator[rc.LocalEmployee]:
+    """The rows (at most `limit`) as plain values. The SQL is the ORM's; the rows are read from
+    the cursor, not through the ORM's per-row machinery, which cost as much as the rest of an
+    unchanged sync's own work (measured with py-spy at 30k employees). No ORDER BY: the model's
+    default (by name) would make the database prefer the name index to the Personio ID index
+    and read the whole company for every chunk."""
     names = (*_SNAPSHOT_FIELDS, *rc.SYNCED_FIELDS)
-    query = rows.order_by().values_list(*names)
+    query = rows.order_by().values_list(*names)[:limit]
     sql, params = query.query.sql_with_params()
     fields = rc.SYNCED_FIELDS
     hire_at, leaving_at = _DATE_AT
@@ -257,6 +259,42 @@ def read(
         reading.stats = client.stats.as_dict()
 
 
+class _Local:
+    """The portal rows a plan reads (no sync writes while it plans, so they hold still).
+
+    A listing that fits in one chunk (most companies) is reconciled against one read of the
+    whole company, which serves every step: a daily cycle of small companies makes one query
+    per company, not three. Otherwise each chunk reads its own rows, and the steps that need
+    the whole company read its slim keys once.
+    """
+
+    def __init__(self, company: Company, *, whole_listing: bool) -> None:
+        self.company = company
+        self.whole: list[rc.LocalEmployee] | None = None
+        if whole_listing:
+            # Bounded: a company with far more portal employees than Personio delivers (a
+            # filter, hand-made employees) goes the chunked way instead.
+            rows = Employee.objects.filter(company=company)
+            whole = list(_local_employees(rows, limit=CHUNK_SIZE + 1))
+            if len(whole) <= CHUNK_SIZE:
+                self.whole = whole
+        # Nobody linked yet (a first sync): no record can match by Personio ID, so don't ask.
+        # Only a sync links employees, and one sync per company runs at a time.
+        self.linked = self.whole is None and (
+            Employee.objects.filter(company=company, personio_id__isnull=False).exists()
+        )
+
+    def rows(self, pids: list[int], ids: list[int]) -> list[rc.LocalEmployee]:
+        """(At least) the employees with one of the Personio IDs `pids` or the ids `ids`."""
+        if self.whole is not None:
+            return self.whole
+        return local_rows(self.company, pids if self.linked else [], ids)
+
+    def keys(self) -> Iterable[rc.LocalKey]:
+        """Every employee of the company, in its slim form."""
+        return self.whole if self.whole is not None else local_keys(self.company)
+
+
 @dataclasses.dataclass
 class Planned:
     """A reconciled plan: its actions in order (parked on disk), its counts, the reasons to
@@ -291,26 +329,24 @@ def plan_for(
     reconciler = rc.Reconciler(policy_of(integration), today_for(company))
     reading = Reading()
     actions: Spill[rc.Action] = Spill()
-    # Nobody linked yet (a first sync): no chunk can match by Personio ID, so don't ask. Only
-    # a sync links employees, and one sync per company runs at a time.
-    linked = Employee.objects.filter(company=company, personio_id__isnull=False).exists()
     try:
         with (
             Spill[rc.RemoteEmployee]() as later,
             # Closed at once if reconciling fails mid-listing: the client's page threads stop.
             contextlib.closing(read(integration, reading, on_progress)) as items,
         ):
-            while chunk := list(itertools.islice(items, CHUNK_SIZE)):
+            chunk = list(itertools.islice(items, CHUNK_SIZE))
+            local = _Local(company, whole_listing=len(chunk) < CHUNK_SIZE)
+            while chunk:
                 pids = [r.personio_id for r in chunk if isinstance(r, rc.RemoteEmployee)]
-                local = local_rows(company, pids, []) if linked else []
-                decided, deferred = reconciler.arrive(chunk, local)
+                decided, deferred = reconciler.arrive(chunk, local.rows(pids, []))
                 actions.extend(decided)
                 later.extend(deferred)
-            reconciler.settle(local_keys(company))
+                chunk = list(itertools.islice(items, CHUNK_SIZE))
+            reconciler.settle(local.keys())
             for records in later.chunks():
                 pids, ids = reconciler.wanted(records)
-                local = local_rows(company, pids if linked else [], ids)
-                actions.extend(reconciler.decide(records, local))
+                actions.extend(reconciler.decide(records, local.rows(pids, ids)))
                 if on_progress is not None:
                     on_progress(reading.readable)
         actions.extend(reconciler.finish())
