@@ -112,3 +112,12 @@ def test_labels_compare_by_their_alternatives_only() -> None:
     mapped(employee(Personalnummer="1"), labels)
     assert labels == Labels.parse("Personalnummer", "Familienstand", "Probonio Filter")
     assert hash(labels) == hash(Labels.parse("Personalnummer", "Familienstand", "Probonio Filter"))
+
+
+def test_an_address_maps_the_same_when_its_domain_was_seen_before() -> None:
+    """Domains are checked once and remembered: the second pass answers from memory."""
+    labels = Labels.parse("", "", "")
+    first = [to_remote(employee(address), labels) for address in ADDRESSES]
+    again = [to_remote(employee(address), labels) for address in reversed(ADDRESSES)]
+
+    assert again == list(reversed(first))

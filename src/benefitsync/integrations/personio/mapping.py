@@ -47,12 +47,21 @@ MAX_LENGTHS = {
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EARLIEST = dt.date(1900, 1, 1)
-# STANDARD_MAP with whether the field is a date (a None date stays None, not "").
-_STANDARD = tuple((key, name, key.endswith("date")) for key, name in STANDARD_MAP)
+# STANDARD_MAP with whether the field is a date (a None date stays None, not "") and its length
+# limit (None: a date).
+_STANDARD = tuple(
+    (key, name, key.endswith("date"), MAX_LENGTHS.get(name)) for key, name in STANDARD_MAP
+)
+_Standard = tuple[tuple[str, str, bool, int | None], ...]
+# A record's `present` → the entries of _STANDARD it has. The parser shares one `present` among
+# the records of one shape, so this is worked out once per shape, not once per record.
+_STANDARD_PRESENT: dict[frozenset[str], _Standard] = {}
 # Django's own e-mail patterns, compiled once: `validate_email` reaches them through lazy
 # proxies that cost more than the matching itself (see `_is_valid_email`).
 _EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
 _EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+# Domain → whether `_EMAIL_DOMAIN` matches it: a company's addresses share a handful of domains.
+_DOMAIN_MATCHES: dict[str, bool] = {}
 
 
 def _labels(text: str) -> tuple[str, ...]:
@@ -62,8 +71,9 @@ def _labels(text: str) -> tuple[str, ...]:
 # What `Labels` resolves a record's custom keys to: for the personnel number, marital status
 # and opt-in flag, the record's key to read (None: not delivered).
 _Resolved = tuple[str | None, str | None, str | None]
-# Bounded: records whose custom labels all differ only ever cost a re-computation.
+# Bounds of the caches above and below: records that all differ only ever cost a re-computation.
 _MAX_RESOLVED = 64
+_MAX_DOMAINS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +151,15 @@ def _is_valid_email(value: str) -> bool:
     """
     if len(value) <= 320 and "@" in value:
         user, domain = value.rsplit("@", 1)
-        if _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
-            return True
+        if _EMAIL_USER.match(user):
+            matches = _DOMAIN_MATCHES.get(domain)
+            if matches is None:
+                matches = _EMAIL_DOMAIN.match(domain) is not None
+                if len(_DOMAIN_MATCHES) >= _MAX_DOMAINS:
+                    _DOMAIN_MATCHES.clear()
+                _DOMAIN_MATCHES[domain] = matches
+            if matches:
+                return True
     try:
         validate_email(value)
     except ValidationError:
@@ -150,18 +167,30 @@ def _is_valid_email(value: str) -> bool:
     return True
 
 
+def _standard_present(present: frozenset[str]) -> _Standard:
+    standard = _STANDARD_PRESENT.get(present)
+    if standard is None:
+        standard = tuple(entry for entry in _STANDARD if entry[0] in present)
+        if len(_STANDARD_PRESENT) >= _MAX_RESOLVED:
+            _STANDARD_PRESENT.clear()
+        _STANDARD_PRESENT[present] = standard
+    return standard
+
+
 def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip:
     """Map one parsed Personio employee; a Skip (with the reason) when the portal cannot take it."""
     fields: dict[str, Any] = {}
-    present = record.present
     custom = record.custom
     try:
-        for key, name, is_date in _STANDARD:
-            if key not in present:
-                continue
+        for key, name, is_date, limit in _standard_present(record.present):
             value = getattr(record, key)
-            if isinstance(value, dt.date) or (value is None and is_date):
-                fields[name] = value
+            if is_date:
+                fields[name] = value  # a date or None: the parser typed it
+            elif value and value.isprintable():  # the common case, `_clean_text` inlined
+                text = value.strip()
+                if limit is not None and len(text) > limit:
+                    raise ValueError(f"{name} is longer than {limit} characters")
+                fields[name] = text
             else:
                 fields[name] = _clean_text(name, value)
         number_key, marital_key, opt_in_key = labels.resolve(custom)
