@@ -156,3 +156,38 @@ def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | No
         status=receipt.status,
     )
     return receipt
+
+
+RECEIPTS_DIR = "receipts"
+ORPHAN_GRACE = dt.timedelta(hours=1)
+
+
+def sweep_orphan_files(
+    *, grace: dt.timedelta = ORPHAN_GRACE, now: dt.datetime | None = None
+) -> int:
+    """Delete receipt files that no receipt refers to and that are older than `grace`; returns
+    how many. A submission writes its file before its row commits: when the transaction rolls
+    back (here or in a caller), the file stays behind, unreferenced, holding someone's receipt.
+    `grace` leaves the files of submissions still in flight alone."""
+    storage = Receipt._meta.get_field("file").storage
+    cutoff = (now or timezone.now()) - grace
+    deleted = 0
+    pending = [RECEIPTS_DIR]
+    while pending:
+        directory = pending.pop()
+        try:
+            subdirectories, files = storage.listdir(directory)
+        except FileNotFoundError:
+            continue
+        pending.extend(f"{directory}/{name}" for name in subdirectories)
+        if not files:
+            continue
+        names = sorted(f"{directory}/{name}" for name in files)
+        for start in range(0, len(names), 1000):  # a month may hold many receipts
+            batch = names[start : start + 1000]
+            known = set(Receipt.objects.filter(file__in=batch).values_list("file", flat=True))
+            for name in batch:
+                if name not in known and storage.get_modified_time(name) < cutoff:
+                    storage.delete(name)
+                    deleted += 1
+    return deleted

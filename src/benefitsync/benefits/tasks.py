@@ -12,6 +12,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from benefitsync.benefits.monthly import do_month_end
+from benefitsync.benefits.receipts import sweep_orphan_files
 from benefitsync.companies.models import Company
 from benefitsync.employees.services import company_today
 
@@ -28,3 +29,9 @@ def month_end_all_companies() -> None:
     """Hourly at :05: one task per company, each with the company's local date."""
     for company_id in Company.objects.values_list("pk", flat=True):
         month_end_for_company(company_id)
+
+
+@db_periodic_task(crontab(hour="3", minute="41"))
+def sweep_orphan_receipt_files() -> None:
+    """Daily: receipt files whose submission rolled back (see `sweep_orphan_files`)."""
+    sweep_orphan_files()
