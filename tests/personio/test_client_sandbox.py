@@ -43,8 +43,8 @@ def test_all_employees_arrive_once_each_in_personio_order(
 def test_the_listing_survives_each_fault_kind(
     fault: str, sandbox: SandboxHandle, make_client: ClientFactory
 ) -> None:
-    # Twice in a row, so the retry of a retry is exercised too; a revoked token only once,
-    # because a fresh token refused again means "reconnect" (see the next test).
+    # Twice in a row, so the retry of a retry is exercised too; a revoked token once (twice is
+    # the next test).
     times = 1 if fault == "revoke_token" else 2
     sandbox.set_faults(script=[fault] * times, hang_seconds=2)
     client = make_client()
@@ -57,14 +57,28 @@ def test_the_listing_survives_each_fault_kind(
         assert client.stats.retries == 2
 
 
-def test_a_fresh_token_refused_again_is_an_authentication_error(
+def test_a_fresh_token_refused_again_is_retried_with_another_token(
     sandbox: SandboxHandle, make_client: ClientFactory
 ) -> None:
+    """The auth endpoint accepted the credentials, so they are not what is wrong."""
     sandbox.set_faults(script=["revoke_token", "revoke_token"])
     client = make_client()
-    with pytest.raises(AuthenticationError):
+    someone = min(sandbox.state.employees)
+
+    assert client.get_employee(someone).id == someone
+    assert client.stats.auth_requests == 3
+
+
+def test_fresh_tokens_refused_until_retries_run_out_fail_as_retriable_not_as_reconnect(
+    sandbox: SandboxHandle, make_client: ClientFactory
+) -> None:
+    sandbox.set_faults(script=["revoke_token"] * 20)
+    client = make_client(max_attempts=3)
+
+    with pytest.raises(RetriableError, match="freshly issued token") as raised:
         client.get_employee(min(sandbox.state.employees))
-    assert client.stats.auth_requests == 2
+    assert not isinstance(raised.value, AuthenticationError)
+    assert raised.value.status == 401
 
 
 def test_random_faults_of_every_kind_at_once_lose_nobody(

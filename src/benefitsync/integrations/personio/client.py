@@ -7,9 +7,11 @@ about Personio's behaviour, and why:
   the query string (query-string credentials are deprecated and answered with 403,
   https://developer.personio.de/changelog/deprecated-query-string-credentials-on-post-v1auth).
   Tokens are stable `papi-…` tokens valid for 24 h, so they are cached per credential (process
-  wide) until shortly before `expires_in` runs out; a 401 re-authenticates once, a second 401 is
-  an `AuthenticationError`. A token echoed in the response's `Authorization` header replaces the
-  cached one (Personio's older one-time tokens rotated that way).
+  wide) until shortly before `expires_in` runs out; a 401 re-authenticates once. Only the auth
+  endpoint refusing the credentials is an `AuthenticationError` (reconnect needed); a freshly
+  issued token refused again is retried like a 5xx. A token echoed in the response's
+  `Authorization` header replaces the cached one (Personio's older one-time tokens rotated that
+  way).
 - **Rate limits**: 300/min with bursts of 15/s on the employees endpoint, 60/min on auth
   (https://developer.personio.de/changelog/rate-limits-on-get-employees-endpoint-may-6-2024). A
   shared client-side `RateLimiter` paces requests so 429s stay the exception; a 429 (which carries
@@ -683,8 +685,12 @@ class PersonioClient:
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 if response.status_code == 401:
-                    raise AuthenticationError(
-                        f"Personio refused a fresh token: {_error_message(response)}", status=401
+                    # The credentials were just accepted (the token is new), so they are not
+                    # what is wrong: retried like any transient failure. Wrong or revoked
+                    # credentials are refused by the auth endpoint itself (AuthenticationError).
+                    raise _Transient(
+                        f"Personio refused a freshly issued token: {_error_message(response)}",
+                        status=401,
                     )
             if response.status_code != 200:
                 self._fail(response, f"GET {path}")
