@@ -277,7 +277,8 @@ class _Local:
             rows = Employee.objects.filter(company=company)
             whole = list(_local_employees(rows, limit=CHUNK_SIZE + 1))
             if len(whole) <= CHUNK_SIZE:
-                self.whole = whole
+                # In id order, as `local_keys` reads them: missing flags come out in that order.
+                self.whole = sorted(whole, key=lambda e: e.id)
         # Nobody linked yet (a first sync): no record can match by Personio ID, so don't ask.
         # Only a sync links employees, and one sync per company runs at a time.
         self.linked = self.whole is None and (
