@@ -36,6 +36,8 @@ from tests.scale.cluster import (  # noqa: E402  (after the path above, on purpo
     redis_unreachable,
 )
 
+from sandbox_company import connected_company  # noqa: E402  (bench/ is the script's path)
+
 
 def wait_for_workers(cluster: Cluster, count: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
@@ -117,18 +119,9 @@ def limited_worker(base_url: str, employees: int) -> dict[str, Any]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from benefitsync.companies.models import Company
-    from benefitsync.integrations.personio import services, sync
+    from benefitsync.integrations.personio import sync
 
-    company = Company.objects.create(name="Limited GmbH", slug="limited")
-    services.do_connect_personio(
-        company,
-        client_id="sandbox-client-id",
-        client_secret="sandbox-client-secret",
-        base_url=base_url,
-        acting_user=None,
-        first_sync=False,
-    )
+    company = connected_company("Limited GmbH", "limited", base_url)
     phases = []
     for label in ("first sync", "unchanged re-sync"):
         # Start each phase with Personio's minute window empty, as a daily sync would.

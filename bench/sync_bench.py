@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import psutil
 
 from benefitsync.integrations.personio.sandbox.server import sandbox_process
+from sandbox_company import connected_company
 
 
 class PeakRss:
@@ -120,7 +121,7 @@ def main() -> None:
     }
 
     from benefitsync.companies.models import Company
-    from benefitsync.integrations.personio import services, sync
+    from benefitsync.integrations.personio import sync
     from benefitsync.integrations.personio.client import Credentials
 
     rows: list[Row] = []
@@ -133,15 +134,7 @@ def main() -> None:
             """A fresh, empty portal company connected to the sandbox (for a first sync)."""
             nonlocal company
             n = Company.objects.count()
-            company = Company.objects.create(name=f"Bench {n}", slug=f"bench-{os.getpid()}-{n}")
-            services.do_connect_personio(
-                company,
-                client_id="sandbox-client-id",
-                client_secret="sandbox-client-secret",
-                base_url=base_url,
-                acting_user=None,
-                first_sync=False,
-            )
+            company = connected_company(f"Bench {n}", f"bench-{os.getpid()}-{n}", base_url)
 
         def bare_fetch() -> int:
             with sync.client_for(
