@@ -139,11 +139,14 @@ def test_a_401_re_authenticates_once_and_then_succeeds() -> None:
     assert len(fake.auth_bodies) == 2
 
 
-def test_a_second_401_after_re_authenticating_is_an_authentication_error() -> None:
+def test_fresh_tokens_refused_on_every_attempt_end_as_retriable_not_as_reconnect() -> None:
+    """Each attempt gets a token and one fresh one; the auth endpoint accepts the credentials
+    every time, so nothing says they are wrong."""
     fake = FakePersonio(lambda r: httpx.Response(401, json={"success": False}))
-    with make(fake) as client, pytest.raises(AuthenticationError):
+    with make(fake, max_attempts=3) as client, pytest.raises(RetriableError) as raised:
         client.get_employee(1)
-    assert len(fake.auth_bodies) == 2
+    assert not isinstance(raised.value, AuthenticationError)
+    assert len(fake.auth_bodies) == 4  # the first token, then a fresh one per attempt
 
 
 def test_wrong_credentials_fail_authenticate_with_an_authentication_error() -> None:
