@@ -28,13 +28,17 @@ def _json_adapter(field: JSONField[Any, Any], connection: BaseDatabaseWrapper) -
     """The JSON text of a value (SQLite stores it as is; PostgreSQL's COPY parses it). A field
     with its own encoder, or a value orjson cannot encode (a Decimal, say), goes the field's way."""
 
-    def adapt(value: Any) -> Any:
-        if field.encoder is None:
-            try:
-                return orjson.dumps(value).decode()
-            except TypeError:
-                pass
+    def adapt_by_field(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
+
+    if field.encoder is not None:
+        return adapt_by_field
+
+    def adapt(value: Any) -> Any:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return adapt_by_field(value)
 
     return adapt
 
