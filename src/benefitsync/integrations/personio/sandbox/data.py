@@ -182,7 +182,10 @@ def generate_employees(count: int, seed: int, today: date) -> list[SandboxEmploy
     subcompanies = list(SUBCOMPANIES)
     weights = [45, 25, 20, 10]
     emails: set[str] = set()
-    now_anchor = datetime.combine(today, time(8, 0), PERSONIO_TZ)
+    # Every generated change lies before `today` began: with `today` pinned, the sandbox clock is
+    # that date at the real time of day, which is as early as 00:00 just after midnight, and no
+    # record may look modified in the sandbox's future (`updated_since` would select it).
+    now_anchor = datetime.combine(today, time(0, 0), PERSONIO_TZ)
     employees: list[SandboxEmployee] = []
     next_id = 1_000_001
     for i in range(count):
