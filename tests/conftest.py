@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 # Read by benefitsync.settings when it is imported after this file (subprocesses started by tests,
 # tools that import the conftest first). pytest-django itself loads the settings before any
@@ -82,3 +83,56 @@ def client_for(db: None) -> ClientFor:
         return client
 
     return make
+
+
+# --- no network call and no e-mail while a transaction is open -------------------------------
+# On SQLite an open write transaction locks every tenant's writes for as long as the call takes
+# (a Connect against a slow Personio once blocked the whole portal). Every test fails when code
+# talks to Personio over HTTP or sends an e-mail inside `transaction.atomic` — the test case's
+# own wrapping transaction (pytest-django's `db`) does not count.
+
+
+class IOInTransaction(AssertionError):
+    pass
+
+
+def _open_transactions() -> list[str]:
+    from django.db import connections
+
+    return [
+        alias
+        for alias in connections
+        if connections[alias].in_atomic_block
+        and any(
+            not getattr(block, "_from_testcase", False)
+            for block in connections[alias].atomic_blocks
+        )
+    ]
+
+
+def _refuse_in_transaction(what: str) -> None:
+    open_ = _open_transactions()
+    if open_:
+        raise IOInTransaction(f"{what} while a database transaction is open ({', '.join(open_)})")
+
+
+@pytest.fixture(autouse=True)
+def _no_io_in_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    from django.core.mail import EmailMessage
+
+    for transport in (httpx.HTTPTransport, httpx.MockTransport):
+        original = transport.handle_request
+
+        def guarded(self: Any, request: Any, _original: Any = original) -> Any:
+            _refuse_in_transaction(f"HTTP request {request.method} {request.url.path}")
+            return _original(self, request)
+
+        monkeypatch.setattr(transport, "handle_request", guarded)
+    send = EmailMessage.send
+
+    def guarded_send(self: EmailMessage, fail_silently: bool = False) -> int:
+        _refuse_in_transaction(f"E-mail {self.subject!r}")
+        return send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", guarded_send)

@@ -244,4 +244,4 @@ def test_a_run_with_bad_records_applies_the_good_ones_and_reports_each_bad_one(
     assert {c[0] for c in created} == set(range(1000, 1005)), created
     errors = run.events.filter(error=True)
     assert errors.count() == run.counts["errors"] >= len(bad) - 1
-    assert all(e.message for e in errors)
+    assert all(e.text for e in errors)

@@ -10,8 +10,12 @@ from django.db import connection
 from django.utils import timezone
 
 from benefitsync.companies.models import Company
-from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio import reconcile as rc
+from benefitsync.integrations.personio import schedule, sync
 from benefitsync.integrations.personio.models import IntegrationStatus, PersonioIntegration, SyncRun
+from benefitsync.integrations.personio.sync.guard import hold
+from benefitsync.integrations.personio.sync.run import _fail
+from benefitsync.integrations.personio.texts import Note
 from benefitsync.lib import crypto
 
 
@@ -44,7 +48,7 @@ def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run() -> None:
     def scheduler() -> None:
         barrier.wait()
         try:
-            queued = services.schedule_due()
+            queued = schedule.schedule_due()
         finally:
             connection.close()
         with lock:
@@ -71,12 +75,12 @@ def test_a_reaped_run_records_no_outcome_over_interrupted(settings: object) -> N
         client_secret_encrypted=crypto.encrypt("secret"),
     )
     run = sync.request_sync(company, "manual", enqueue=False)
-    assert sync._claim(run.pk)
+    assert SyncRun.objects.claim(run.pk)
     run.refresh_from_db()
     # The lease ran out while this worker was still busy: the run is reaped.
-    assert sync.reap_stale_runs(now=timezone.now() + timedelta(days=1)) == 1
-    held = sync._hold(run, sync.rc.Plan(), ["looks wrong"])
+    assert SyncRun.objects.reap_stale(now=timezone.now() + timedelta(days=1)) == 1
+    held = hold(run, integration, rc.Plan(), [Note("empty_listing")])
     assert held.status == "interrupted"
-    failed = sync._fail(run, integration, RuntimeError("boom"))
+    failed = _fail(run, integration, RuntimeError("boom"))
     assert failed.status == "interrupted"
     assert SyncRun.objects.get(pk=run.pk).status == "interrupted"

@@ -1,7 +1,7 @@
 """Runs inside the cluster's environment (its own DATABASE_URL/REDIS_URL) as a subprocess:
 
     python -m tests.scale.driver setup --companies 200 --base-url http://127.0.0.1:P
-    python -m tests.scale.driver schedule            # services.schedule_due(), prints the count
+    python -m tests.scale.driver schedule            # schedule.schedule_due(), prints the count
     python -m tests.scale.driver make-due            # every integration due again (next cycle)
     python -m tests.scale.driver request-manual      # "Synchronize now" for every company
 
@@ -85,9 +85,9 @@ def make_due() -> dict[str, int]:
 
 
 def schedule() -> dict[str, int]:
-    from benefitsync.integrations.personio import services
+    from benefitsync.integrations.personio import schedule as daily
 
-    return {"queued": services.schedule_due()}
+    return {"queued": daily.schedule_due()}
 
 
 def request_manual() -> dict[str, int]:

@@ -60,7 +60,7 @@ def reference_reconcile(
     seen_remote: set[int] = set()
     for r in remote:
         if r.personio_id in seen_remote:
-            plan.actions.append(Skip(r.personio_id, "delivered twice by Personio"))
+            plan.actions.append(Skip(r.personio_id, "delivered_twice", name=r.name))
         else:
             seen_remote.add(r.personio_id)
             unique.append(r)
@@ -83,18 +83,18 @@ def reference_reconcile(
                 continue
             if r.email in shared:
                 plan.actions.append(
-                    Skip(r.personio_id, "e-mail address is used by several Personio employees")
+                    Skip(r.personio_id, "email_shared", name=r.name)
                 )
                 continue
             if r.email and r.email in taken_emails:
                 plan.actions.append(
-                    Skip(r.personio_id, "e-mail address belongs to another portal employee")
+                    Skip(r.personio_id, "email_taken", name=r.name)
                 )
                 continue
             lifecycle = _lifecycle_for_new(r, today)
             if lifecycle is None:
                 plan.actions.append(
-                    Skip(r.personio_id, "left before being synchronized", error=False)
+                    Skip(r.personio_id, "left_before_sync", error=False, name=r.name)
                 )
                 continue
             status, month = lifecycle
@@ -104,7 +104,7 @@ def reference_reconcile(
             if policy.auto_invite:
                 if not r.email:
                     plan.actions.append(
-                        Skip(r.personio_id, "no e-mail address: not invited", error=False)
+                        Skip(r.personio_id, "not_invited_no_email", error=False, name=r.name)
                     )
                 elif status == ACTIVE:
                     plan.actions.append(Invite(r.personio_id))
@@ -126,7 +126,7 @@ def reference_reconcile(
             if r.email in shared or (owner is not None and owner != match.id):
                 del changes["email"]
                 plan.actions.append(
-                    Skip(r.personio_id, "new e-mail address belongs to another employee")
+                    Skip(r.personio_id, "new_email_taken", name=r.name)
                 )
         leaving, date_change = _leaving_actions(r, match, today)
         if date_change is not None:
@@ -150,6 +150,6 @@ def reference_reconcile(
         if e.missing:
             continue
         plan.actions.append(
-            FlagMissing(e.id, e.personio_id, "not delivered by Personio", e.status != LEFT)
+            FlagMissing(e.id, e.personio_id, "not_delivered", e.status != LEFT)
         )
     return plan

@@ -24,6 +24,7 @@ from benefitsync.integrations.personio.models import (
     SyncEvent,
 )
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from benefitsync.integrations.personio.sync import plan as sync_plan
 from benefitsync.invitations.models import OutboundEmail
 from benefitsync.lib import crypto
 from benefitsync.lib.months import Month
@@ -32,13 +33,13 @@ from tests.sync.conftest import sync_now
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True, params=[sync.CHUNK_SIZE, 4], ids=["one-chunk", "chunks-of-4"])
+@pytest.fixture(autouse=True, params=[sync_plan.CHUNK_SIZE, 4], ids=["one-chunk", "chunks-of-4"])
 def chunk_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Every scenario twice: a listing that fits in one chunk (read against one snapshot of the
     company, as most companies are) and the same listing in chunks of 4 (the large-company
     path: each chunk's own rows, the company's keys once)."""
     size: int = request.param
-    monkeypatch.setattr(sync, "CHUNK_SIZE", size)
+    monkeypatch.setattr(sync_plan, "CHUNK_SIZE", size)
     return size
 
 
@@ -361,7 +362,7 @@ def test_whitelist_losing_the_leaving_date_holds_the_run(
     integration.save()
     run = sync_now(company)
     assert run.status == RunStatus.HELD
-    assert "termination_date" in run.hold_reasons[0]
+    assert "termination_date" in run.hold_texts[0]
 
 
 def test_auto_invite_queues_exactly_one_invitation_per_new_employee(

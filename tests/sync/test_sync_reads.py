@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from benefitsync.companies.models import Company
-from benefitsync.integrations.personio import sync
 from benefitsync.integrations.personio.models import PersonioIntegration
+from benefitsync.integrations.personio.sync import plan
 from tests.sync.conftest import sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,7 @@ def test_a_listing_in_several_chunks_reads_each_chunks_rows_and_the_companys_key
     company: Company, connected: PersonioIntegration, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sync_now(company)
-    monkeypatch.setattr(sync, "CHUNK_SIZE", 10)  # the sandbox's 40 employees: 4 chunks
+    monkeypatch.setattr(plan, "CHUNK_SIZE", 10)  # the sandbox's 40 employees: 4 chunks
 
     # Is anybody linked; the rows of each of 4 chunks; every employee's keys.
     assert employee_reads_of_a_sync(company) == 1 + 4 + 1

@@ -75,6 +75,9 @@ class Employee(models.Model):
         default=InvitationState.NOT_INVITED,
     )
     missing_from_personio = models.BooleanField(_("no longer in Personio"), default=False)
+    # The last sync could not take this employee's Personio record: {"code", "params", "run"}
+    # (an `integrations.personio.texts` note); None when the last full sync took it.
+    sync_problem = models.JSONField(null=True, blank=True)
     missing_since = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,3 +116,26 @@ class Employee(models.Model):
     def lwm(self) -> Month | None:
         """The last working month as a Month."""
         return month_or_none(self.last_working_month)
+
+
+class ErasedPerson(models.Model):
+    """An employee HR erased (GDPR) whom an HR system still delivers: never created again.
+
+    Keeps no personal data: `digest` is a keyed hash (`lib.crypto.keyed_digests`, key outside
+    the database) of the company and the person's ID in the HR system, so nobody with the
+    database alone can tell who it was. HR lifts it for one person by naming the ID again.
+    """
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="erased_people"
+    )
+    digest = models.CharField(max_length=64)
+    erased_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "digest"], name="erased_person_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"erased person of company {self.company_id} ({self.erased_on})"

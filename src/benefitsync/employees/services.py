@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
@@ -17,8 +18,10 @@ from benefitsync.audit import services as audit
 from benefitsync.benefits import services as benefit_services
 from benefitsync.benefits.models import VoucherSelection
 from benefitsync.employees import rules
-from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus, ErasedPerson
 from benefitsync.employees.rules import ActionRefused as ActionRefused
+from benefitsync.lib import crypto
+from benefitsync.lib.db import among, fast_insert
 from benefitsync.lib.months import Month, local_today
 
 if TYPE_CHECKING:
@@ -164,9 +167,83 @@ def do_terminate_now(employee: Employee, *, today: dt.date, acting_user: User | 
     return employee
 
 
-def sync_mark_leaving(months: dict[int, Month]) -> None:
-    """Bulk Leaving planned for a sync, in the caller's transaction: employee id → last working
-    month (already computed by the leaving rules). Every benefit ends with that month."""
+# --- the sync's bulk changes -----------------------------------------------------------------
+# The same lifecycle as the do_* functions above, for thousands of employees at once: each runs in
+# the caller's transaction (the sync applies a whole plan in one) and writes one audit event per
+# call naming the employees, with `actor=None` (the system).
+
+
+def _audit_bulk(company: Company, action: str, ids: Iterable[int], **details: Any) -> None:
+    ids = sorted(ids)
+    if ids:
+        audit.record(action, company=company, actor=None, target="", employees=ids, **details)
+
+
+def sync_create_employees(company: Company, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Insert employees an HR system delivered (fast path: a first sync creates thousands);
+    returns their HR-system ID → employee id. Each row holds `personio_id`, `status`,
+    `last_working_month` (a Month or None) and the master data fields, already validated."""
+    if not rows:
+        return {}
+    fast_insert(
+        Employee,
+        (
+            {
+                **row,
+                "company_id": company.pk,
+                "source": EmployeeSource.PERSONIO,
+                "last_working_month": None
+                if row["last_working_month"] is None
+                else row["last_working_month"].first_day,
+            }
+            for row in rows
+        ),
+    )
+    created = ids_by_personio_id(company, [row["personio_id"] for row in rows])
+    _audit_bulk(company, "employee.sync_create", created.values())
+    return created
+
+
+def ids_by_personio_id(company: Company, personio_ids: list[int]) -> dict[int, int]:
+    """Personio ID → employee id for those of `personio_ids` the company has."""
+    if not personio_ids:
+        return {}
+    rows = (
+        Employee.objects.filter(company=company, personio_id__in=among(personio_ids))
+        .order_by()  # no ORDER BY: the (company, personio_id) index serves the lookup
+        .values_list("personio_id", "pk")
+    )
+    return {pid: pk for pid, pk in rows if pid is not None}
+
+
+def sync_update_employees(
+    company: Company, changes: dict[int, tuple[dict[str, Any], int | None]]
+) -> set[int]:
+    """Master data from the HR system: employee id → (field → new value, HR-system ID to link
+    or None). Never lifecycle fields."""
+    if not changes:
+        return set()
+    employees = Employee.objects.select_for_update().in_bulk(list(changes))
+    fields: set[str] = {"updated_at"}
+    now = timezone.now()
+    for pk, (values, link) in changes.items():
+        employee = employees[pk]
+        for name, value in values.items():
+            setattr(employee, name, value)
+            fields.add(name)
+        if link is not None:
+            employee.personio_id = link
+            employee.source = EmployeeSource.PERSONIO
+            fields.update({"personio_id", "source"})
+        employee.updated_at = now
+    Employee.objects.bulk_update(list(employees.values()), sorted(fields), batch_size=500)
+    _audit_bulk(company, "employee.sync_update", employees)
+    return set(employees)
+
+
+def sync_mark_leaving(company: Company, months: dict[int, Month]) -> None:
+    """Leaving planned (or a moved last working month): employee id → last working month,
+    already computed by the leaving rules. Every benefit ends with that month."""
     by_month: dict[Month, list[int]] = {}
     for employee_id, month in months.items():
         by_month.setdefault(month, []).append(employee_id)
@@ -176,16 +253,84 @@ def sync_mark_leaving(months: dict[int, Month]) -> None:
             status=EmployeeStatus.LEAVING, last_working_month=month.first_day, updated_at=now
         )
         benefit_services.end_benefits_for_leaving(ids, month)
+        _audit_bulk(company, "employee.mark_leaving", ids, last_working_month=str(month))
 
 
-def sync_undo_leaving(employee_ids: list[int]) -> None:
-    """Bulk: the leaving date was removed in Personio; Active again, leaving-rule ends undone."""
+def sync_undo_leaving(company: Company, employee_ids: list[int]) -> None:
+    """The leaving date was removed in the HR system: Active again, leaving-rule ends undone."""
     if not employee_ids:
         return
     Employee.objects.filter(pk__in=employee_ids, status=EmployeeStatus.LEAVING).update(
         status=EmployeeStatus.ACTIVE, last_working_month=None, updated_at=timezone.now()
     )
     benefit_services.undo_leaving_ends(employee_ids)
+    _audit_bulk(company, "employee.undo_leaving", employee_ids)
+
+
+def sync_flag_missing(company: Company, employee_ids: list[int], *, missing: bool) -> None:
+    """Flag employees the HR system no longer delivers (never deleted), or clear the flag."""
+    if not employee_ids:
+        return
+    now = timezone.now()
+    Employee.objects.filter(pk__in=employee_ids).update(
+        missing_from_personio=missing, missing_since=now if missing else None, updated_at=now
+    )
+    _audit_bulk(company, "employee.flag_missing" if missing else "employee.unflag", employee_ids)
+
+
+def sync_set_problems(
+    company: Company, problems: dict[int, dict[str, Any]], *, complete: bool
+) -> None:
+    """Record why the sync could not take some employees' records (employee id → note). A
+    `complete` run saw every record, so everybody else's earlier problem is solved."""
+    if complete:
+        Employee.objects.filter(company=company, sync_problem__isnull=False).exclude(
+            pk__in=list(problems)
+        ).update(sync_problem=None)
+    for pk, problem in problems.items():
+        Employee.objects.filter(pk=pk).update(sync_problem=problem)
+
+
+# --- erased people (GDPR): never re-created by a sync -------------------------------------------
+
+
+def _erasure_digests(company_id: int, personio_id: int) -> list[str]:
+    return crypto.keyed_digests(f"erased:{company_id}:personio:{personio_id}")
+
+
+def erased_personio_ids(company: Company) -> Callable[[int], dt.date | None] | None:
+    """When the company's employee with this Personio ID was erased (None: not erased); None
+    instead of a function when nobody was, so a sync costs nothing extra then."""
+    erased = dict(ErasedPerson.objects.filter(company=company).values_list("digest", "erased_on"))
+    if not erased:
+        return None
+
+    def erased_on(personio_id: int) -> dt.date | None:
+        for digest in _erasure_digests(company.pk, personio_id):
+            if digest in erased:
+                return erased[digest]
+        return None
+
+    return erased_on
+
+
+@transaction.atomic
+def do_allow_personio_id_again(
+    company: Company, personio_id: int, *, acting_user: User | None
+) -> bool:
+    """Lift the erasure block for one Personio ID: the next sync creates the person again.
+    False when that ID was not blocked."""
+    deleted, _ = ErasedPerson.objects.filter(
+        company=company, digest__in=_erasure_digests(company.pk, personio_id)
+    ).delete()
+    if deleted:
+        audit.record(
+            "employee.erasure_lifted",
+            company=company,
+            actor=acting_user,
+            target=f"personio:{personio_id}",
+        )
+    return bool(deleted)
 
 
 def _scrub(value: Any, needles: list[str]) -> Any:
@@ -254,6 +399,15 @@ def do_delete_employee(employee: Employee, *, acting_user: User | None) -> None:
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Employee), object_id=str(pk)
     ).update(object_repr=f"employee #{pk}", change_message="")
+
+    if employee.personio_id is not None:
+        # The HR system may still deliver the person: remember that they were erased (without
+        # keeping who), so no sync creates or invites them again.
+        ErasedPerson.objects.get_or_create(
+            company=company,
+            digest=_erasure_digests(company.pk, employee.personio_id)[0],
+            defaults={"erased_on": company_today(company)},
+        )
 
     employee.delete()
 

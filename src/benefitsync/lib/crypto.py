@@ -7,6 +7,8 @@ The keys live outside the database (environment or the data directory), never be
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -51,3 +53,17 @@ def new_key() -> str:
 
 def validate_key(key: str) -> None:
     Fernet(key.encode())
+
+
+def keyed_digests(message: str) -> list[str]:
+    """HMAC-SHA256 of `message` under each configured key, the current key's first.
+
+    For remembering a fact about a value without keeping the value (an erased employee's
+    Personio ID): without the key, which lives outside the database, a digest cannot be tested
+    against guesses. Compare against all of them, so a key rotation forgets nothing.
+    """
+    data = message.encode()
+    return [
+        hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+        for key in settings.BENEFITSYNC_ENCRYPTION_KEYS
+    ]

@@ -12,13 +12,14 @@ library's encoder, ~1 µs with orjson); the stored JSON means the same, only wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DateField, DateTimeField, JSONField, Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 Adapter = Callable[[Any], Any]
@@ -124,3 +125,11 @@ def fast_insert(
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+def among(values: Sequence[int]) -> RawSQL:
+    """`values` (ints, not empty) as the list of an `__in` lookup, passed as they are. The
+    lookup's own preparation of a plain list costs ~9 µs per value (a sixth of an unchanged
+    sync's own work, measured with py-spy), and the sync asks for a thousand at a time."""
+    # Only placeholders in the SQL; the values go as parameters.
+    return RawSQL(", ".join(["%s"] * len(values)), values)  # noqa: S611

@@ -21,6 +21,22 @@ class ConnectForm(forms.Form):
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
+    # Chosen before the first sync runs (the seed's order: connect, choose invitations, sync),
+    # so the first sync already invites — or does not.
+    auto_invite = forms.BooleanField(
+        label=_("Invite employees newly created by a sync automatically"),
+        help_text=_(
+            "Each new active employee with an e-mail address gets one sign-up e-mail, starting "
+            "with the first synchronization."
+        ),
+        required=False,
+    )
+
+
+class AllowAgainForm(forms.Form):
+    """Lift the erasure block of one person (GDPR deletion) by their Personio ID."""
+
+    personio_id = forms.IntegerField(label=_("Personio ID"), min_value=1)
 
 
 class AutoInviteForm(forms.Form):

@@ -133,11 +133,11 @@ def _clean_text(field: str, value: str | None) -> str:
     else:
         if field == "email" and _CONTROL.search(value):
             # Stripping would turn garbage into a different (or empty) address: refuse instead.
-            raise ValueError("invalid e-mail address")
+            raise Unfit("invalid_email")
         text = _CONTROL.sub("", value).strip()
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(text) > limit:
-        raise ValueError(f"{field} is longer than {limit} characters")
+        raise Unfit("text_too_long", field=field, limit=limit)
     return text
 
 
@@ -189,7 +189,7 @@ def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip
             elif value and value.isprintable():  # the common case, `_clean_text` inlined
                 text = value.strip()
                 if limit is not None and len(text) > limit:
-                    raise ValueError(f"{name} is longer than {limit} characters")
+                    raise Unfit("text_too_long", field=name, limit=limit)
                 fields[name] = text
             else:
                 fields[name] = _clean_text(name, value)
@@ -199,29 +199,46 @@ def to_remote(record: PersonioEmployee, labels: Labels) -> RemoteEmployee | Skip
         if marital_key is not None:
             fields["marital_status"] = _clean_text("marital_status", custom[marital_key])
         opt_in = custom[opt_in_key] if opt_in_key is not None else None
-    except ValueError as exc:
-        return Skip(record.id, str(exc))
+    except Unfit as exc:
+        return _skip(record, fields, exc.code, **exc.params)
 
     email = fields.get("email")
     if email and not _is_valid_email(email):
-        return Skip(record.id, "invalid e-mail address")
+        return _skip(record, fields, "invalid_email")
     if (
         "first_name" in fields
         and "last_name" in fields
         and not (fields["first_name"] or fields["last_name"])
     ):
-        return Skip(record.id, "no first or last name")
+        return _skip(record, fields, "no_name")
     status = fields.get("personio_status")
     if status and status not in KNOWN_STATUSES:
-        return Skip(record.id, f"unknown Personio status {status[:40]!r}")
+        return _skip(record, fields, "unknown_status", status=repr(status[:40]))
     hire, leaving = fields.get("hire_date"), fields.get("leaving_date")
-    for name, day in (("hire date", hire), ("leaving date", leaving)):
+    for code, day in (("implausible_hire_date", hire), ("implausible_leaving_date", leaving)):
         if day is not None and day < _EARLIEST:
-            return Skip(record.id, f"{name} {day.isoformat()} is not plausible")
+            return _skip(record, fields, code, date=day.isoformat())
     if hire is not None and leaving is not None and hire > leaving:
-        return Skip(record.id, "hire date is after the leaving date")
+        return _skip(
+            record, fields, "hire_after_leaving", hire=hire.isoformat(), leaving=leaving.isoformat()
+        )
     return RemoteEmployee(record.id, fields, opt_in)
 
 
+class Unfit(ValueError):
+    """A value the portal cannot take; `code` names the reason in `texts.CATALOGUE`."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def _skip(record: PersonioEmployee, fields: dict[str, Any], code: str, **params: Any) -> Skip:
+    """A Skip that names the person as far as their record could be read."""
+    name = f"{fields.get('first_name') or ''} {fields.get('last_name') or ''}".strip()
+    return Skip(record.id, code, params=params, name=name)
+
+
 def bad_record_skip(record: BadRecord) -> Skip:
-    return Skip(record.personio_id, record.reason)
+    return Skip(record.personio_id, "unreadable_record", params={"detail": record.reason})

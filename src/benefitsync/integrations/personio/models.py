@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_PERSONNEL_NUMBER_LABELS = ("Personnel number", "Personalnummer")
 DEFAULT_MARITAL_STATUS_LABELS = ("Married?", "Verheiratet?", "Marital status", "Familienstand")
 DEFAULT_OPT_IN_LABEL = "Probonio Filter"
+# Daily syncs of companies with the same schedule time spread over this many minutes.
+DAILY_SPREAD_MINUTES = 60
 
 
 class IntegrationStatus(models.TextChoices):
@@ -72,6 +78,23 @@ class PersonioIntegration(models.Model):
     def has_filter(self) -> bool:
         return bool(self.filter_email_domains or self.filter_company_names or self.filter_opt_in)
 
+    def next_daily_sync(self, after: dt.datetime) -> dt.datetime:
+        """The next daily sync time after `after`: the schedule time in the company's zone plus
+        a fixed per-company jitter."""
+        # Deterministic per company, so hundreds of companies with the same schedule time spread
+        # over an hour instead of starting in the same second, and a restart does not reshuffle.
+        digest = hashlib.sha256(f"personio-daily-{self.company_id}".encode()).digest()
+        jitter = dt.timedelta(minutes=int.from_bytes(digest[:2], "big") % DAILY_SPREAD_MINUTES)
+        zone = ZoneInfo(self.company.time_zone)
+        local = after.astimezone(zone)
+        candidate = dt.datetime.combine(local.date(), self.schedule_time, zone) + jitter
+        if candidate <= local:
+            candidate = (
+                dt.datetime.combine(local.date() + dt.timedelta(days=1), self.schedule_time, zone)
+                + jitter
+            )
+        return candidate.astimezone(dt.UTC)
+
 
 class Trigger(models.TextChoices):
     DAILY = "daily", _("Daily")
@@ -93,9 +116,62 @@ class RunStatus(models.TextChoices):
     APPLIED = "applied", _("Confirmed and applied")
 
 
-# A company has at most one run in these states: a partial unique index makes that a database
-# fact, so ten "Synchronize now" clicks and the scheduler on several machines start one run.
+# The status groups, defined once. A company has at most one run IN_PROGRESS: a partial unique
+# index makes that a database fact, so ten "Synchronize now" clicks and the scheduler on several
+# machines start one run. APPLIED runs changed the portal (their counts are what happened);
+# FINISHED runs will not change any more, except that a HELD run waits for a decision.
 IN_PROGRESS = (RunStatus.QUEUED, RunStatus.RUNNING)
+APPLIED = (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED, RunStatus.APPLIED)
+FINISHED = tuple(s for s in RunStatus if s not in IN_PROGRESS)
+
+
+class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    """The run lifecycle's conditional updates: each moves a run only from the status it
+    expects, so two processes never both think they own a run."""
+
+    def in_progress(self, company_id: int) -> SyncRun | None:
+        return self.filter(company_id=company_id, status__in=IN_PROGRESS).first()
+
+    def held(self, company_id: int) -> SyncRun | None:
+        return self.filter(company_id=company_id, status=RunStatus.HELD).first()
+
+    def last_applied(self, company_id: int) -> SyncRun | None:
+        return self.filter(company_id=company_id, status__in=APPLIED).first()
+
+    def claim(self, run_id: int) -> bool:
+        """queued → running; False when another worker (or the reaper) was first."""
+        now = timezone.now()
+        return (
+            self.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+            )
+            == 1
+        )
+
+    def heartbeat(self, run_id: int, fetched: int | None = None) -> bool:
+        """Renew a running run's lease (and show how many employees were read so far); False
+        when the run was taken from us (reaped as interrupted)."""
+        changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
+        if fetched is not None:
+            changes["counts"] = {"fetched": fetched}
+        return self.filter(pk=run_id, status=RunStatus.RUNNING).update(**changes) == 1
+
+    def reap_stale(self, *, company_id: int | None = None, now: dt.datetime | None = None) -> int:
+        """Mark runs whose worker stopped sending heartbeats (or that nobody claimed within the
+        lease) as interrupted, which frees their company."""
+        moment = now or timezone.now()
+        cutoff = moment - dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+        stale = self.filter(
+            models.Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+            | models.Q(status=RunStatus.QUEUED, queued_at__lt=cutoff)
+        )
+        if company_id is not None:
+            stale = stale.filter(company_id=company_id)
+        return stale.update(
+            status=RunStatus.INTERRUPTED,
+            finished_at=moment,
+            note={"code": "worker_stopped", "params": {}},
+        )
 
 
 class SyncRun(models.Model):
@@ -120,9 +196,14 @@ class SyncRun(models.Model):
     requests = models.PositiveIntegerField(default=0)
     rate_limited = models.PositiveIntegerField(default=0)
     attributes = models.JSONField(null=True, blank=True)
+    # Why it is held: `texts.Note`s as JSON ({"code", "params"}); older runs hold plain text.
     hold_reasons = models.JSONField(default=list, blank=True)
     plan = models.JSONField(null=True, blank=True)
+    # How it ended, for a person to read: a `texts.Note` as JSON; `message` is from before.
+    note = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -144,6 +225,35 @@ class SyncRun(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    @property
+    def applied(self) -> bool:
+        """True when this run changed the portal: its counts are what happened, not a plan."""
+        return self.status in APPLIED
+
+    @property
+    def text(self) -> str:
+        """How the run ended, in the active language."""
+        from benefitsync.integrations.personio.texts import render
+
+        return render(self.note) if self.note else self.message
+
+    @property
+    def hold_texts(self) -> list[str]:
+        from benefitsync.integrations.personio.texts import render
+
+        return [render(r) for r in self.hold_reasons or []]
+
+    def finish(self, status: str, **fields: Any) -> bool:
+        """running → `status` with `fields`, unless the run was reaped as interrupted meanwhile
+        (then a newer run may own the company and this one must not claim an outcome). Updates
+        this instance either way; returns whether the database took it."""
+        fields["status"] = status
+        fields["finished_at"] = timezone.now()
+        updated = SyncRun.objects.filter(pk=self.pk, status=RunStatus.RUNNING).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return updated == 1
+
 
 class SyncEvent(models.Model):
     """What a run did to one employee (field: old → new), or why it skipped a record.
@@ -163,7 +273,11 @@ class SyncEvent(models.Model):
     personio_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     action = models.CharField(max_length=20)
     changes = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
+    message = models.TextField(blank=True)  # before codes: plain English
+    # What the action means for a person: a `texts.CATALOGUE` code and its parameters (which
+    # include `name`, who the record is, when no portal employee is linked).
+    code = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     error = models.BooleanField(default=False)
 
     class Meta:
@@ -171,3 +285,19 @@ class SyncEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.personio_id}"
+
+    @property
+    def text(self) -> str:
+        from benefitsync.integrations.personio.texts import Note, render
+
+        return render(Note(self.code, self.params)) if self.code else self.message
+
+    @property
+    def who(self) -> str:
+        """The person: the portal employee, else the name Personio delivered, else the ID."""
+        if self.employee_id is not None and self.employee is not None:
+            return self.employee.full_name
+        name = (self.params or {}).get("name")
+        return (
+            str(name) if name else (f"Personio ID {self.personio_id}" if self.personio_id else "")
+        )

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from benefitsync.employees import rules
+from benefitsync.integrations.personio.texts import Note
 from benefitsync.lib.months import Month
 
 # Portal fields the sync maintains: exactly the Personio-managed fields of an employee.
@@ -77,6 +78,12 @@ class RemoteEmployee(_Pickled):
     def company_name(self) -> str:
         return str(self.fields.get("personio_company_name") or "").strip()
 
+    @property
+    def name(self) -> str:
+        """First and last name as delivered, for reports ("" when not delivered)."""
+        first, last = self.fields.get("first_name") or "", self.fields.get("last_name") or ""
+        return f"{first} {last}".strip()
+
 
 @dataclass(frozen=True, slots=True)
 class LocalEmployee:
@@ -120,15 +127,16 @@ class CompanyFilter:
         return not (self.email_domains or self.company_names or self.opt_in_required)
 
     def rejects(self, remote: RemoteEmployee) -> str | None:
-        """The reason `remote` is outside this company, or None when it belongs here."""
+        """The reason (a `texts` code) `remote` is outside this company, or None when it
+        belongs here."""
         if self.email_domains:
             domain = remote.email.rpartition("@")[2]
             if domain not in self.email_domains:
-                return "e-mail domain not in the company filter"
+                return "filter_domain"
         if self.company_names and remote.company_name not in self.company_names:
-            return "Personio company not in the company filter"
+            return "filter_company"
         if self.opt_in_required and (remote.opt_in or "").strip().lower() not in OPT_IN_VALUES:
-            return "opt-in attribute is not yes/true/ja"
+            return "filter_opt_in"
         return None
 
 
@@ -136,6 +144,9 @@ class CompanyFilter:
 class Policy:
     company_filter: CompanyFilter = CompanyFilter()
     auto_invite: bool = False
+    # When HR erased the employee with this Personio ID (GDPR), the day it happened; None when
+    # not erased. Such a person is never created (or invited) again until HR allows it.
+    erased: Callable[[int], dt.date | None] | None = None
 
 
 # --- the plan -------------------------------------------------------------------------------------
@@ -182,7 +193,7 @@ class UndoLeaving(_Pickled):
 class FlagMissing(_Pickled):
     employee_id: int
     personio_id: int | None
-    reason: str
+    reason: str  # a `texts.CATALOGUE` code
     counts_as_leaver: bool  # the employee is active or leaving: weighs in the mass-change hold
 
 
@@ -194,9 +205,15 @@ class Unflag(_Pickled):
 
 @dataclass(frozen=True, slots=True)
 class Skip(_Pickled):
+    """A record the run does not take. `code` names the reason in `texts.CATALOGUE` (the run
+    stores codes, not sentences: it is read later, in the reader's language); `name` is who the
+    record is, so a report names a person, not only an ID."""
+
     personio_id: int | None
-    reason: str
+    code: str
     error: bool = True  # False: an expected skip (e.g. left before the first sync), not an error
+    params: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +440,7 @@ class Reconciler:
                 actions.append(r)
                 continue
             if r.personio_id in self.seen_remote:
-                actions.append(Skip(r.personio_id, "delivered twice by Personio"))
+                actions.append(Skip(r.personio_id, "delivered_twice", name=r.name))
                 continue
             self.seen_remote.add(r.personio_id)
             email = r.email  # a property (normalises): once per record
@@ -459,7 +476,7 @@ class Reconciler:
                     self.candidates[e.email] = e.id
             if e.personio_id is not None and not delivered and not e.missing:
                 self.undelivered[e.id] = FlagMissing(
-                    e.id, e.personio_id, "not delivered by Personio", e.status != LEFT
+                    e.id, e.personio_id, "not_delivered", e.status != LEFT
                 )
 
     # -- 3. the records that needed the whole listing
@@ -513,17 +530,21 @@ class Reconciler:
         if outside:
             self.tally.filtered_out += 1
             return
+        erased_on = self.policy.erased(r.personio_id) if self.policy.erased else None
+        if erased_on is not None:
+            # No name: the point of the erasure is that the portal keeps nothing of the person.
+            params = {"date": erased_on.isoformat()}
+            actions.append(Skip(r.personio_id, "deleted_in_portal", error=False, params=params))
+            return
         if email in self.shared_emails:
-            actions.append(
-                Skip(r.personio_id, "e-mail address is used by several Personio employees")
-            )
+            actions.append(Skip(r.personio_id, "email_shared", name=r.name))
             return
         if email and email in self.taken:
-            actions.append(Skip(r.personio_id, "e-mail address belongs to another portal employee"))
+            actions.append(Skip(r.personio_id, "email_taken", name=r.name))
             return
         lifecycle = _lifecycle_for_new(r, self.today)
         if lifecycle is None:
-            actions.append(Skip(r.personio_id, "left before being synchronized", error=False))
+            actions.append(Skip(r.personio_id, "left_before_sync", error=False, name=r.name))
             return
         status, month = lifecycle
         actions.append(Create(r.personio_id, r.fields, status, month))
@@ -531,7 +552,9 @@ class Reconciler:
             self.taken[email] = -r.personio_id
         if self.policy.auto_invite:
             if not email:
-                actions.append(Skip(r.personio_id, "no e-mail address: not invited", error=False))
+                actions.append(
+                    Skip(r.personio_id, "not_invited_no_email", error=False, name=r.name)
+                )
             elif status == ACTIVE:
                 actions.append(Invite(r.personio_id))
 
@@ -559,9 +582,7 @@ class Reconciler:
             owner = self.taken.get(email)
             if email in self.shared_emails or (owner is not None and owner != match.id):
                 del changes["email"]
-                actions.append(
-                    Skip(r.personio_id, "new e-mail address belongs to another employee")
-                )
+                actions.append(Skip(r.personio_id, "new_email_taken", name=r.name))
         leaving, date_change = _leaving_actions(r, match, self.today)
         if date_change is not None:
             changes["leaving_date"] = date_change
@@ -627,13 +648,13 @@ def hold_reasons(
     active_count: int,
     previous_attributes: frozenset[str] | None,
     delivered_attributes: frozenset[str],
-) -> list[str]:
+) -> list[Note]:
     """Why this plan must wait for an HR admin's confirmation; empty when it may be applied.
 
     `active_count` counts the company's employees that are not Left; `previous_attributes` is
     what the last applied run received (None before the first run).
     """
-    reasons: list[str] = []
+    reasons: list[Note] = []
     if previous_attributes is not None:
         vanished = sorted(
             a
@@ -641,16 +662,14 @@ def hold_reasons(
             if a in previous_attributes and a not in delivered_attributes
         )
         if vanished and tally.remote_total:
-            reasons.append("attributes no longer delivered by Personio: " + ", ".join(vanished))
+            reasons.append(Note("attributes_vanished", {"attributes": ", ".join(vanished)}))
     if tally.remote_total == 0 and active_count > 0:
-        reasons.append("Personio returned no employees while the company has active employees")
+        reasons.append(Note("empty_listing"))
     leavers = tally.leavers
     if (
         active_count
         and leavers >= MASS_CHANGE_MINIMUM
         and leavers >= MASS_CHANGE_SHARE * active_count
     ):
-        reasons.append(
-            f"{leavers} of {active_count} active employees would become leavers or missing"
-        )
+        reasons.append(Note("mass_leaving", {"leavers": leavers, "active": active_count}))
     return reasons

@@ -7,17 +7,13 @@ secret is encrypted before it is stored and appears in no log, message or audit 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,9 +53,6 @@ REQUIRED_ATTRIBUTES = {
     "last_name": "Last name",
     "termination_date": "Leaving date",
 }
-# After this many failed runs in a row the HR admins get an e-mail (once per streak).
-NOTIFY_AFTER_FAILURES = 3
-DAILY_SPREAD_MINUTES = 60
 
 
 class ConnectError(Exception):
@@ -135,7 +128,6 @@ def validate_credentials(client_id: str, client_secret: str, base_url: str) -> l
     return sorted(keys)
 
 
-@transaction.atomic
 def do_connect_personio(
     company: Company,
     *,
@@ -143,28 +135,45 @@ def do_connect_personio(
     client_secret: str,
     acting_user: User | None,
     base_url: str | None = None,
+    auto_invite: bool | None = None,
     first_sync: bool = True,
+    enqueue: bool = True,
 ) -> PersonioIntegration:
-    """Validate the credentials against Personio, then store them (secret encrypted), mark the
-    integration active and queue a first sync. Nothing is stored when validation fails."""
+    """Validate the credentials against Personio, then store them (secret encrypted), set the
+    auto-invite choice (None: keep it), mark the integration active and queue a first sync,
+    which uses that choice. Nothing is stored when validation fails.
+
+    Validation talks to Personio *before* the transaction opens: on SQLite an open write
+    transaction locks every tenant's writes for as long as Personio takes to answer. With
+    `enqueue=False` the first run is only queued: the caller executes it (the command line).
+    """
     url = (base_url or settings.PERSONIO_BASE_URL).rstrip("/")
     validate_credentials(client_id, client_secret, url)
-    integration = PersonioIntegration.objects.select_for_update().get_or_create(company=company)[0]
-    integration.client_id = client_id.strip()
-    integration.client_secret_encrypted = crypto.encrypt(client_secret.strip())
-    integration.base_url = url
-    integration.status = IntegrationStatus.ACTIVE
-    integration.connected_at = timezone.now()
-    integration.consecutive_failures = 0
-    integration.failure_notified_at = None
-    integration.next_sync_at = next_daily_sync(integration, timezone.now())
-    integration.save()
-    audit.record(
-        "personio.connect", company=company, actor=acting_user, target=f"company:{company.pk}"
-    )
-    if first_sync:
-        with contextlib.suppress(AlreadyRunning):
-            request_sync(company, Trigger.CONNECT, acting_user=acting_user)
+    with transaction.atomic():
+        integration = PersonioIntegration.objects.select_for_update().get_or_create(
+            company=company
+        )[0]
+        integration.client_id = client_id.strip()
+        integration.client_secret_encrypted = crypto.encrypt(client_secret.strip())
+        integration.base_url = url
+        integration.status = IntegrationStatus.ACTIVE
+        integration.connected_at = timezone.now()
+        integration.consecutive_failures = 0
+        integration.failure_notified_at = None
+        if auto_invite is not None:
+            integration.auto_invite = auto_invite
+        integration.next_sync_at = integration.next_daily_sync(timezone.now())
+        integration.save()
+        audit.record(
+            "personio.connect",
+            company=company,
+            actor=acting_user,
+            target=f"company:{company.pk}",
+            auto_invite=integration.auto_invite,
+        )
+        if first_sync:
+            with contextlib.suppress(AlreadyRunning):
+                request_sync(company, Trigger.CONNECT, acting_user=acting_user, enqueue=enqueue)
     return integration
 
 
@@ -190,7 +199,7 @@ def _set_status(
         raise ConnectError("not_connected", _("Personio is not connected."))
     integration.status = status
     integration.next_sync_at = (
-        next_daily_sync(integration, timezone.now()) if status == IntegrationStatus.ACTIVE else None
+        integration.next_daily_sync(timezone.now()) if status == IntegrationStatus.ACTIVE else None
     )
     integration.save(update_fields=["status", "next_sync_at", "updated_at"])
     audit.record(action, company=company, actor=acting_user, target=f"company:{company.pk}")
@@ -258,107 +267,6 @@ def do_set_company_filter(
         opt_in=opt_in,
     )
     return integration
-
-
-# --- schedule and failures ------------------------------------------------------------------------
-
-
-def _jitter_minutes(company_id: int) -> int:
-    # Deterministic per company, so hundreds of companies with the same schedule time spread
-    # over an hour instead of starting in the same second, and a restart does not reshuffle.
-    digest = hashlib.sha256(f"personio-daily-{company_id}".encode()).digest()
-    return int.from_bytes(digest[:2], "big") % DAILY_SPREAD_MINUTES
-
-
-def next_daily_sync(integration: PersonioIntegration, after: dt.datetime) -> dt.datetime:
-    """The next daily sync time after `after`: schedule time in the company's zone + jitter."""
-    zone = ZoneInfo(integration.company.time_zone)
-    local = after.astimezone(zone)
-    candidate = dt.datetime.combine(local.date(), integration.schedule_time, zone)
-    candidate += dt.timedelta(minutes=_jitter_minutes(integration.company_id))
-    if candidate <= local:
-        candidate = dt.datetime.combine(
-            local.date() + dt.timedelta(days=1), integration.schedule_time, zone
-        ) + dt.timedelta(minutes=_jitter_minutes(integration.company_id))
-    return candidate.astimezone(dt.UTC)
-
-
-def record_failure(
-    integration: PersonioIntegration, message: str, *, needs_reconnect: bool
-) -> None:
-    """Back off after a failed run and tell the HR admins once per failure streak."""
-    integration.refresh_from_db()
-    integration.consecutive_failures += 1
-    if needs_reconnect and integration.status == IntegrationStatus.ACTIVE:
-        integration.status = IntegrationStatus.NEEDS_RECONNECT
-    # Exponential back-off for the schedule (1 h, 2 h, 4 h, … capped at the daily slot).
-    delay = dt.timedelta(hours=min(2 ** (integration.consecutive_failures - 1), 24))
-    if integration.status == IntegrationStatus.ACTIVE:
-        integration.next_sync_at = min(
-            timezone.now() + delay, next_daily_sync(integration, timezone.now() + delay)
-        )
-    else:
-        integration.next_sync_at = None
-    notify = (
-        integration.consecutive_failures >= NOTIFY_AFTER_FAILURES or needs_reconnect
-    ) and integration.failure_notified_at is None
-    if notify:
-        integration.failure_notified_at = timezone.now()
-    integration.save()
-    if notify:
-        _notify_failure(integration, message, needs_reconnect)
-
-
-def _notify_failure(integration: PersonioIntegration, message: str, needs_reconnect: bool) -> None:
-    company = integration.company
-    recipients = list(company.memberships.values_list("user__email", flat=True))
-    if not recipients:
-        return
-    subject = (
-        _("Personio: please reconnect %(company)s")
-        if needs_reconnect
-        else _("Personio synchronization of %(company)s keeps failing")
-    ) % {"company": company.name}
-    body = _(
-        "The synchronization with Personio failed %(count)s time(s) in a row.\n"
-        "Last error: %(error)s\n\n"
-        "Open the portal (Company settings → Personio integration): %(url)s\n"
-    ) % {
-        "count": integration.consecutive_failures,
-        "error": message,
-        "url": f"{settings.BASE_URL}/c/{company.slug}/personio/",
-    }
-    try:
-        send_mail(subject, body, None, recipients)
-    except OSError:
-        log.exception("could not send the failure notice for company %s", company.pk)
-
-
-def due_integrations(now: dt.datetime) -> list[PersonioIntegration]:
-    return list(
-        PersonioIntegration.objects.select_related("company").filter(
-            status=IntegrationStatus.ACTIVE, next_sync_at__lte=now
-        )
-    )
-
-
-def schedule_due(now: dt.datetime | None = None) -> int:
-    """Queue the daily sync of every company that is due; returns how many were queued."""
-    moment = now or timezone.now()
-    queued = 0
-    for integration in due_integrations(moment):
-        # Move the slot first: a company that is already running is not retried every minute.
-        updated = PersonioIntegration.objects.filter(
-            pk=integration.pk, next_sync_at=integration.next_sync_at
-        ).update(next_sync_at=next_daily_sync(integration, moment))
-        if not updated:
-            continue  # another scheduler took it
-        try:
-            request_sync(integration.company, Trigger.DAILY)
-            queued += 1
-        except AlreadyRunning:
-            pass
-    return queued
 
 
 # --- several companies, one Personio account (SPEC §5) --------------------------------------------

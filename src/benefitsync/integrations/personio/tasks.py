@@ -7,23 +7,20 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
-from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio import schedule
 from benefitsync.integrations.personio.models import RunStatus, SyncRun
 
-
-@db_task(priority=10)
-def run_sync(run_id: int) -> None:
-    """Carry out one queued sync run."""
-    sync.execute_run(run_id)
+# The job that carries out a queued run lives with the run (`sync/run.py`), which enqueues it;
+# named here so every task of the app is found in this module.
+from benefitsync.integrations.personio.sync.run import run_sync as run_sync
 
 
 @db_periodic_task(crontab(minute="*"))
 def schedule_daily_syncs() -> None:
     """Every minute: free runs of dead workers, then queue each company whose daily slot came."""
-    sync.reap_stale_runs()
-    services.schedule_due()
+    schedule.tick()
 
 
 @db_periodic_task(crontab(hour="4", minute="17"))

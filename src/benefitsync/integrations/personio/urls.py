@@ -21,4 +21,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs/<int:pk>/changes.csv", views.run_csv, name="run_csv"),
     path("runs/<int:pk>/confirm/", views.confirm_run, name="confirm_run"),
     path("runs/<int:pk>/discard/", views.discard_run, name="discard_run"),
+    path("allow-again/", views.allow_again, name="allow_again"),
 ]

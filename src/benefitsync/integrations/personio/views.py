@@ -22,12 +22,14 @@ from django.utils.translation import gettext_lazy
 
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
-from benefitsync.employees.models import Employee
+from benefitsync.employees import services as employee_services
+from benefitsync.employees.models import Employee, ErasedPerson
 from benefitsync.integrations.personio import reconcile as rc
-from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio import services, sync, texts
 from benefitsync.integrations.personio.errors import PersonioError
-from benefitsync.integrations.personio.forms import AutoInviteForm, ConnectForm
+from benefitsync.integrations.personio.forms import AllowAgainForm, AutoInviteForm, ConnectForm
 from benefitsync.integrations.personio.models import (
+    FINISHED,
     IN_PROGRESS,
     IntegrationStatus,
     RunStatus,
@@ -63,19 +65,6 @@ COUNT_LABELS = {
     "remote_total": gettext_lazy("in Personio"),
     "employees_written": gettext_lazy("employees written"),
 }
-FINISHED = frozenset(
-    {
-        RunStatus.SUCCEEDED,
-        RunStatus.PARTLY_FAILED,
-        RunStatus.FAILED,
-        RunStatus.HELD,
-        RunStatus.DISCARDED,
-        RunStatus.INTERRUPTED,
-        RunStatus.APPLIED,
-    }
-)
-
-
 View = Callable[..., HttpResponse]
 
 
@@ -135,13 +124,16 @@ def _plan_rows(
     creates = {a.personio_id: a for a in plan.of(rc.Create)}
     rows = []
     for action in actions:
-        kind, changes, message, error = sync.describe(action)
+        kind, changes, note, error = sync.describe(action)
+        message = texts.render(note)
         employee_id = getattr(action, "employee_id", None)
         if employee_id is not None:
             who = names.get(employee_id, f"#{employee_id}")
         elif (create := creates.get(getattr(action, "personio_id", None) or -1)) is not None:
             fields = create.fields
             who = f"{fields.get('first_name', '')} {fields.get('last_name', '')}".strip()
+        elif isinstance(action, rc.Skip) and action.name:
+            who = action.name
         else:
             who = _("Personio ID %(id)s") % {"id": getattr(action, "personio_id", "—")}
         rows.append(PreviewRow(kind, who, changes, message, error))
@@ -164,7 +156,8 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
         "fetched": run.counts.get("fetched", 0) if run.status not in FINISHED else None,
         "progress_label": str(_("employees read from Personio")),
         "count_labels": {k: str(COUNT_LABELS[k]) for k in (*COUNT_KEYS, *OCCASIONAL_KEYS)},
-        "message": run.message,
+        "message": run.text,
+        "applied": run.applied,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "url": reverse("personio:run", kwargs={"slug": run.company.slug, "pk": run.pk}),
@@ -175,7 +168,10 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
 def integration(request: HttpRequest, slug: str) -> HttpResponse:
     """Company settings → Personio integration."""
     company = _company(request)
-    return _render_integration(request, company, ConnectForm())
+    current = services.integration_for(company)
+    return _render_integration(
+        request, company, ConnectForm(initial={"auto_invite": current.auto_invite})
+    )
 
 
 def _render_integration(
@@ -214,6 +210,8 @@ def _render_integration(
         "attributes": sorted(attributes or []),
         "missing_attributes": missing,
         "runs": runs,
+        "erased_count": ErasedPerson.objects.filter(company=company).count(),
+        "allow_again_form": AllowAgainForm(),
     }
     return render(request, "personio/integration.html", context, status=status)
 
@@ -235,6 +233,7 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
             company,
             client_id=form.cleaned_data["client_id"],
             client_secret=form.cleaned_data["client_secret"],
+            auto_invite=form.cleaned_data["auto_invite"],
             acting_user=acting_user(request),
         )
     except services.ConnectError as exc:
@@ -266,12 +265,23 @@ def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
     if not services.is_connected(company):
         messages.error(request, _("Connect Personio first."))
         return _page(request, slug)
+    held = SyncRun.objects.held(company.pk)
     try:
         sync.request_sync(company, Trigger.MANUAL, acting_user=acting_user(request))
     except sync.AlreadyRunning:
         messages.info(request, _("A synchronization is already running. Its result appears below."))
     else:
-        messages.success(request, _("Synchronization started."))
+        if held is not None:
+            # The newest plan wins (sync/guard.py): say so, rather than leave two plans waiting.
+            messages.success(
+                request,
+                _(
+                    "Synchronization started. It replaces the held synchronization that was "
+                    "waiting for your decision."
+                ),
+            )
+        else:
+            messages.success(request, _("Synchronization started."))
     return _page(request, slug)
 
 
@@ -315,6 +325,14 @@ def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         sync.confirm_held(run, acting_user=acting_user(request))
     except sync.AlreadyRunning:
         messages.error(request, _("A synchronization is running; confirm again when it is done."))
+    except sync.PlanOutdated:
+        messages.error(
+            request,
+            _(
+                "This plan was made under another company filter, other access data or another "
+                "invitation choice, so it cannot be applied. Synchronize again for a current plan."
+            ),
+        )
     except ValueError:
         messages.error(request, _("This run is no longer held."))
     else:
@@ -330,7 +348,29 @@ def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except ValueError:
         messages.error(request, _("This run is no longer held."))
     else:
-        messages.success(request, _("The held synchronization was discarded; nothing changed."))
+        messages.success(
+            request,
+            _("The held synchronization was discarded; none of its changes were applied."),
+        )
+    return _page(request, slug)
+
+
+@company_view("POST")
+def allow_again(request: HttpRequest, slug: str) -> HttpResponse:
+    """Lift the erasure block of one person: the next sync creates them again."""
+    company = _company(request)
+    form = AllowAgainForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the Personio ID of the person."))
+    elif employee_services.do_allow_personio_id_again(
+        company, form.cleaned_data["personio_id"], acting_user=acting_user(request)
+    ):
+        messages.success(
+            request,
+            _("The next synchronization will create this person again if Personio delivers them."),
+        )
+    else:
+        messages.info(request, _("Nobody with this Personio ID was deleted in the portal."))
     return _page(request, slug)
 
 
@@ -346,7 +386,8 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     reasons: list[str] = []
     counts: list[tuple[str, int]] = []
     try:
-        plan, reasons = sync.dry_run(company)
+        plan, notes = sync.dry_run(company)
+        reasons = [texts.render(n) for n in notes]
     except PersonioError as exc:
         error = _("Personio could not be read: %(error)s") % {"error": exc}
     else:

@@ -1,0 +1,154 @@
+"""A run from request to outcome: queue → claim → read → plan → guard → apply → record.
+
+- One run per company at a time: the `one_sync_in_progress_per_company` partial unique index
+  admits one queued-or-running run, across processes and machines. A worker that dies stops
+  heartbeating; `SyncRun.objects.reap_stale` marks its run interrupted after the lease.
+- Applied fully or not at all: the whole plan is written in one transaction (`apply.py`). No
+  call to Personio and no e-mail happens while a transaction is open.
+- Every run ends with an outcome on its record: succeeded, partly failed, held, or failed with a
+  message — whatever went wrong, Personio or not; it never stays "running".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from huey.contrib.djhuey import db_task
+
+from benefitsync.audit import services as audit
+from benefitsync.integrations.personio import health
+from benefitsync.integrations.personio.errors import AuthenticationError, PersonioError
+from benefitsync.integrations.personio.models import PersonioIntegration, RunStatus, SyncRun
+from benefitsync.integrations.personio.sync.apply import AlreadyRunning, RunLost, apply
+from benefitsync.integrations.personio.sync.guard import hold, supersede_older_held
+from benefitsync.integrations.personio.sync.plan import plan_for
+from benefitsync.integrations.personio.sync.read import NotConnected
+from benefitsync.integrations.personio.texts import Note
+from benefitsync.lib import crypto
+
+if TYPE_CHECKING:
+    from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
+
+log = logging.getLogger(__name__)
+
+
+def heartbeat_seconds() -> float:
+    """How often a running sync renews its lease and reports progress: every second, and well
+    inside SYNC_LEASE_SECONDS."""
+    return min(1.0, settings.SYNC_LEASE_SECONDS / 3)
+
+
+def request_sync(
+    company: Company,
+    trigger: str,
+    *,
+    acting_user: User | None = None,
+    enqueue: bool = True,
+) -> SyncRun:
+    """Queue a sync of `company` (raises AlreadyRunning when one is queued or running).
+
+    The run row is the claim: the partial unique index lets exactly one in-progress run exist.
+    The job is enqueued after commit, so a worker never looks for a row that is not there yet.
+    With `enqueue=False` the caller executes the run itself (`execute_run`).
+    """
+    SyncRun.objects.reap_stale(company_id=company.pk)
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(company=company, trigger=trigger, requested_by=acting_user)
+    except IntegrityError:
+        raise AlreadyRunning(SyncRun.objects.in_progress(company.pk)) from None
+    if acting_user is not None:
+        audit.record(
+            "personio.sync_now", company=company, actor=acting_user, target=f"run:{run.pk}"
+        )
+    if enqueue:
+        transaction.on_commit(lambda: run_sync(run.pk))
+    return run
+
+
+def in_progress(company: Company) -> SyncRun | None:
+    return SyncRun.objects.in_progress(company.pk)
+
+
+@db_task(priority=10)
+def run_sync(run_id: int) -> None:
+    """The worker's job: carry out one queued sync run."""
+    execute_run(run_id)
+
+
+def execute_run(run_id: int) -> SyncRun:
+    """Carry out a queued run (called by the worker, or by the command line in its own
+    process). Never raises: the outcome is recorded on the run."""
+    if not SyncRun.objects.claim(run_id):
+        return SyncRun.objects.get(pk=run_id)
+    run = SyncRun.objects.select_related("company").get(pk=run_id)
+    integration = (
+        PersonioIntegration.objects.select_related("company").filter(company=run.company).first()
+    )
+    try:
+        return _carry_out(run, integration)
+    except RunLost:
+        return SyncRun.objects.get(pk=run_id)
+    except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
+        return _fail(run, integration, exc)
+    except Exception as exc:
+        # A bug, a locked database, a full disk: the run still ends with an outcome, frees the
+        # company at once and counts toward the failure streak, instead of waiting "running"
+        # for the lease to run out.
+        log.exception("sync crashed company=%s run=%s", run.company_id, run.pk)
+        return _fail(run, integration, exc)
+
+
+def _carry_out(run: SyncRun, integration: PersonioIntegration | None) -> SyncRun:
+    if integration is None or not integration.is_connected:
+        raise NotConnected("Personio is not connected for this company.")
+    last_beat = time.monotonic()
+
+    def beat(fetched: int | None = None) -> None:
+        nonlocal last_beat
+        if time.monotonic() - last_beat >= heartbeat_seconds():
+            last_beat = time.monotonic()
+            if not SyncRun.objects.heartbeat(run.pk, fetched=fetched):
+                raise RunLost()
+
+    with plan_for(run.company, integration, beat) as planned:
+        delivered = frozenset(planned.reading.delivered)
+        run.requests = planned.reading.stats.get("requests", 0)
+        run.rate_limited = planned.reading.stats.get("rate_limited", 0)
+        run.attributes = sorted(delivered)
+        if planned.reasons:
+            held = hold(run, integration, planned.plan(), planned.reasons)
+            log.info("sync held company=%s run=%s", run.company_id, run.pk)
+            return held
+        apply(run, planned.actions.chunks(), planned.tally, attributes=delivered)
+    supersede_older_held(run)
+    health.record_success(integration)
+    log.info("sync applied company=%s run=%s counts=%s", run.company_id, run.pk, run.counts)
+    return run
+
+
+def _note_for(exc: BaseException) -> Note:
+    if isinstance(exc, NotConnected):
+        return Note("not_connected")
+    if isinstance(exc, crypto.SecretUnreadable):
+        return Note("secret_unreadable")
+    if isinstance(exc, PersonioError):
+        return Note("personio_error", {"detail": getattr(exc, "message", None) or str(exc)})
+    return Note("internal_error", {"detail": type(exc).__name__})
+
+
+def _fail(run: SyncRun, integration: PersonioIntegration | None, exc: BaseException) -> SyncRun:
+    note = _note_for(exc)
+    if not run.finish(RunStatus.FAILED, note=note.as_json()):
+        return SyncRun.objects.get(pk=run.pk)
+    if integration is not None:
+        health.record_failure(
+            integration, note, needs_reconnect=isinstance(exc, AuthenticationError)
+        )
+    log.warning("sync failed company=%s run=%s: %s", run.company_id, run.pk, note.code)
+    return run
