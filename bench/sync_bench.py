@@ -145,7 +145,7 @@ def main() -> None:
         def run_sync() -> Any:
             run = sync.request_sync(company, "command", enqueue=False)
             run = sync.execute_run(run.pk)
-            assert run.status in ("succeeded", "partly_failed"), (run.status, run.message)
+            assert run.status in ("succeeded", "partly_failed"), (run.status, run.text)
             return run
 
         # A few hundred employees to pick from, not the whole list: the list of a 100k company

@@ -46,7 +46,7 @@ def synchronize_now(page: Page, queued_jobs: list[int]) -> SyncRun:
     expect(page.locator(".messages")).to_contain_text("Synchronization started")
     assert len(queued_jobs) == 1
     run = sync.execute_run(queued_jobs.pop())
-    assert run.status == RunStatus.SUCCEEDED, (run.status, run.message, run.hold_reasons)
+    assert run.status == RunStatus.SUCCEEDED, (run.status, run.text, run.hold_texts)
     expect(page.locator("#run-progress [data-run-status]")).to_have_attribute(
         "data-run-status", "succeeded"
     )
@@ -95,7 +95,7 @@ def test_leavers_deletion_disconnect_and_reconnect_without_duplicates(
     expect(page.locator("#integration-status")).to_have_text("Integration active")
     assert len(queued_jobs) == 1
     first = sync.execute_run(queued_jobs.pop())
-    assert first.status == RunStatus.SUCCEEDED, first.message
+    assert first.status == RunStatus.SUCCEEDED, first.text
     expect(page.locator("#run-progress [data-run-status]")).to_have_attribute(
         "data-run-status", "succeeded"
     )
@@ -175,7 +175,7 @@ def test_leavers_deletion_disconnect_and_reconnect_without_duplicates(
     expect(page.locator("#integration-status")).to_have_text("Integration active")
     assert len(queued_jobs) == 1
     again = sync.execute_run(queued_jobs.pop())
-    assert again.status == RunStatus.SUCCEEDED, again.message
+    assert again.status == RunStatus.SUCCEEDED, again.text
     expect(page.locator("#run-progress")).to_contain_text("0 created")
     page.goto(f"{base}/c/nordlicht/employees/")
     expect(page.locator("nav.tabs a").first.locator(".count")).to_have_text(employees_before)

@@ -133,7 +133,7 @@ def test_every_faulty_run_applies_fully_or_not_at_all(
         )
         services.do_set_auto_invite(company, True, acting_user=None)
         first = sync_now(company)
-        assert first.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), first.message
+        assert first.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), first.text
         before = state_of(company)
 
         mutate(sandbox, rng)
@@ -145,10 +145,10 @@ def test_every_faulty_run_applies_fully_or_not_at_all(
         fault_free = state_of(company)
 
         outcomes[faulty.status] = outcomes.get(faulty.status, 0) + 1
-        context = f"seed {seed}: {faulty.status} {faulty.message!r}"
+        context = f"seed {seed}: {faulty.status} {faulty.text!r}"
         if faulty.status == RunStatus.FAILED:
             assert after_faulty == before, context
-            assert faulty.message, context
+            assert faulty.text, context
         else:
             assert faulty.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), context
             assert after_faulty == fault_free, context
@@ -203,7 +203,7 @@ def test_data_changing_while_pages_are_read_loses_and_duplicates_nobody(
         )
     )
     if run.status == RunStatus.FAILED:
-        assert pids == set(), run.message  # nothing half-applied
+        assert pids == set(), run.text  # nothing half-applied
     else:
         skipped = set(run.events.filter(action="skip").values_list("personio_id", flat=True))
         assert stable - skipped <= pids, "an employee present throughout was lost"

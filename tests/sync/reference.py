@@ -82,14 +82,10 @@ def reference_reconcile(
                 plan.filtered_out += 1
                 continue
             if r.email in shared:
-                plan.actions.append(
-                    Skip(r.personio_id, "email_shared", name=r.name)
-                )
+                plan.actions.append(Skip(r.personio_id, "email_shared", name=r.name))
                 continue
             if r.email and r.email in taken_emails:
-                plan.actions.append(
-                    Skip(r.personio_id, "email_taken", name=r.name)
-                )
+                plan.actions.append(Skip(r.personio_id, "email_taken", name=r.name))
                 continue
             lifecycle = _lifecycle_for_new(r, today)
             if lifecycle is None:
@@ -125,9 +121,7 @@ def reference_reconcile(
             owner = taken_emails.get(r.email)
             if r.email in shared or (owner is not None and owner != match.id):
                 del changes["email"]
-                plan.actions.append(
-                    Skip(r.personio_id, "new_email_taken", name=r.name)
-                )
+                plan.actions.append(Skip(r.personio_id, "new_email_taken", name=r.name))
         leaving, date_change = _leaving_actions(r, match, today)
         if date_change is not None:
             changes["leaving_date"] = date_change
@@ -149,7 +143,5 @@ def reference_reconcile(
             continue
         if e.missing:
             continue
-        plan.actions.append(
-            FlagMissing(e.id, e.personio_id, "not_delivered", e.status != LEFT)
-        )
+        plan.actions.append(FlagMissing(e.id, e.personio_id, "not_delivered", e.status != LEFT))
     return plan

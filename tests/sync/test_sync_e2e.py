@@ -81,7 +81,7 @@ def test_first_sync_creates_every_current_personio_employee(
     company: Company, connected: PersonioIntegration, sandbox: SandboxHandle
 ) -> None:
     run = sync_now(company)
-    assert run.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), run.message
+    assert run.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), run.text
     created = personio_ids_in_portal(company)
     assert created == expected_on_first_sync(sandbox, company) - {
         e.personio_id for e in run.events.filter(action="skip")

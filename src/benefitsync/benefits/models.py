@@ -69,6 +69,24 @@ class EmployeeBenefit(models.Model):
         end = None if self.end_month is None else Month.of(self.end_month)
         return start <= month and (end is None or month <= end)
 
+    def state_in(self, current: Month) -> str:
+        """What the benefit does, seen from `current`, for a person to read. A benefit ended
+        before its start (an immediate termination before it began) never started: it is not
+        shown as "from December until November"."""
+        start = Month.of(self.start_month)
+        end = None if self.end_month is None else Month.of(self.end_month)
+        if end is not None and end < start:
+            return str(_("Never started"))
+        if end is not None and end < current:
+            return str(_("Ended with %(month)s")) % {"month": end}
+        if start > current:
+            if end is not None:
+                return str(_("From %(start)s until %(end)s")) % {"start": start, "end": end}
+            return str(_("Starts %(month)s")) % {"month": start}
+        if end is not None:
+            return str(_("Active until %(month)s")) % {"month": end}
+        return str(_("Active"))
+
 
 class VoucherSelection(models.Model):
     """The voucher (gift card) an employee chose for one month; a code once issued."""

@@ -103,7 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "employee": employee,
             "today": today,
             "current": current,
-            "benefits": [(b, b.is_active_in(current)) for b in benefits],
+            "benefits": [(b, b.is_active_in(current), b.state_in(current)) for b in benefits],
             "selectable_months": [str(m) for m in months],
             "providers": list(VOUCHER_PROVIDERS.items()),
             "select_refusal": "" if select_decision else select_decision.reason,

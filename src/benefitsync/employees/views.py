@@ -22,7 +22,7 @@ from benefitsync.benefits.models import EmployeeBenefit, EndReason
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
-from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
+from benefitsync.employees.forms import SYNC_PROBLEM, EmployeeForm, EmployeeSearchForm
 from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
 from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
@@ -42,6 +42,7 @@ LIST_FIELDS = (
     "last_working_month",
     "invitation_state",
     "missing_from_personio",
+    "sync_problem",
     "source",
 )
 FORM_FIELDS = tuple(EmployeeForm.base_fields)
@@ -67,7 +68,9 @@ def search_employees(company: Company, *, q: str = "", status: str = "") -> Quer
     """The company's employees matching every word of `q` (in first or last name, e-mail or
     personnel number) and `status`, in list order."""
     employees = Employee.objects.filter(company=company)
-    if status:
+    if status == SYNC_PROBLEM:
+        employees = employees.filter(sync_problem__isnull=False)
+    elif status:
         employees = employees.filter(status=status)
     for term in q.split()[:MAX_SEARCH_TERMS]:
         employees = employees.filter(
@@ -114,10 +117,13 @@ def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
     counts = Employee.objects.filter(company=company).aggregate(
         all=Count("pk"),
         **{value: Count("pk", filter=Q(status=value)) for value in EmployeeStatus.values},
+        sync_problem=Count("pk", filter=Q(sync_problem__isnull=False)),
     )
     tabs = [("", _("All"), counts["all"])] + [
         (value, label, counts[value]) for value, label in EmployeeStatus.choices
     ]
+    if counts["sync_problem"] or status == SYNC_PROBLEM:
+        tabs.append((SYNC_PROBLEM, _("Sync problem"), counts["sync_problem"]))
     return render(
         request,
         "employees/list.html",
@@ -132,20 +138,6 @@ class BenefitRow:
     active_now: bool
 
 
-def _benefit_state(benefit: EmployeeBenefit, current: Month) -> tuple[str, bool]:
-    start = Month.of(benefit.start_month)
-    end = None if benefit.end_month is None else Month.of(benefit.end_month)
-    if end is not None and end < start:
-        return _("Never started"), False
-    if end is not None and end < current:
-        return _("Ended with %(month)s") % {"month": end}, False
-    if start > current:
-        return _("Starts %(month)s") % {"month": start}, False
-    if end is not None:
-        return _("Active until %(month)s") % {"month": end}, True
-    return _("Active"), True
-
-
 @login_required
 def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     company = resolve_company(request, slug)
@@ -153,7 +145,7 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     today = company_today(company)
     current = Month.of(today)
     rows = [
-        BenefitRow(benefit, *_benefit_state(benefit, current))
+        BenefitRow(benefit, benefit.state_in(current), benefit.is_active_in(current))
         for benefit in EmployeeBenefit.objects.filter(company=company, employee=employee)
     ]
     decision = rules.check(

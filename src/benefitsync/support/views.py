@@ -30,6 +30,7 @@ from benefitsync.integrations.personio.models import (
     RunStatus,
     SyncRun,
 )
+from benefitsync.integrations.personio.sync.read import Reading, read
 from benefitsync.support.forms import CompanyFilterForm, HealthFilterForm
 
 View = Callable[..., HttpResponse]
@@ -199,10 +200,8 @@ def filter_preview(
     filters = {company.name: proposed}
     for other in same_account:
         filters[other.company.name] = sync.policy_of(other).company_filter
-    reading = sync.Reading()
-    remote = (
-        item for item in sync.read(integration, reading) if isinstance(item, rc.RemoteEmployee)
-    )
+    reading = Reading()
+    remote = (item for item in read(integration, reading) if isinstance(item, rc.RemoteEmployee))
     try:
         per_company, several = services.filter_preview(remote, filters)
     except PersonioError as exc:

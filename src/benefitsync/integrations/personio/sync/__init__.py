@@ -12,7 +12,9 @@ The run's status changes live on its model (`SyncRun.objects.claim/heartbeat/rea
 this package, which imports neither `services.py` nor `tasks.py`.
 """
 
-from benefitsync.integrations.personio.sync.apply import AlreadyRunning, RunLost, apply
+# The step modules keep their names (`sync.read`, `sync.apply`): their main functions are
+# imported from them, not re-exported here under the same names.
+from benefitsync.integrations.personio.sync.apply import AlreadyRunning, RunLost
 from benefitsync.integrations.personio.sync.guard import (
     PlanOutdated,
     confirm_held,
@@ -28,7 +30,6 @@ from benefitsync.integrations.personio.sync.read import (
     Reading,
     client_for,
     make_client,
-    read,
 )
 from benefitsync.integrations.personio.sync.record import describe
 from benefitsync.integrations.personio.sync.run import (
@@ -44,7 +45,6 @@ __all__ = [
     "PlanOutdated",
     "Reading",
     "RunLost",
-    "apply",
     "client_for",
     "confirm_held",
     "describe",
@@ -57,7 +57,6 @@ __all__ = [
     "plan_from_json",
     "plan_to_json",
     "policy_of",
-    "read",
     "recheck",
     "request_sync",
     "run_sync",

@@ -13,6 +13,7 @@ from django.core.exceptions import FieldDoesNotExist
 
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.models import RunStatus, SyncEvent
+from benefitsync.integrations.personio.texts import render
 
 register = template.Library()
 
@@ -31,6 +32,12 @@ _BADGES: dict[str, str] = {
 def run_badge(status: str) -> str:
     """The badge CSS class for a run status (green ok, amber attention, red failed, grey else)."""
     return "badge-" + _BADGES.get(str(status), "left")
+
+
+@register.filter
+def note(data: Any) -> str:
+    """A stored `texts.Note` (or a legacy text) as a sentence in the reader's language."""
+    return render(data)
 
 
 @register.filter

@@ -1,5 +1,8 @@
-"""`benefitsync personio connect|disconnect|pause|resume|filter|status SLUG` — operator commands
-for a company's Personio integration (the same services the portal uses)."""
+"""`benefitsync personio connect|disconnect|pause|resume|filter|status|allow-again SLUG` — operator
+commands for a company's Personio integration (the same services the portal uses).
+
+`connect` validates and stores the credentials, then runs the first synchronization in this
+process (a worker is not needed), unless `--no-sync`."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benefitsync.companies.cli import company_by_slug
-from benefitsync.integrations.personio import services
+from benefitsync.employees import services as employee_services
+from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio.management.commands.sync import run_summary
 from benefitsync.integrations.personio.services import ConnectError
 
 
@@ -33,6 +38,11 @@ class Command(BaseCommand):
             p = sub.add_parser(name)
             p.add_argument("slug")
             p.add_argument("--json", action="store_true")
+        allow = sub.add_parser(
+            "allow-again", help="Let syncs create a person erased in the portal (GDPR) again."
+        )
+        allow.add_argument("slug")
+        allow.add_argument("personio_id", type=int)
         filt = sub.add_parser("filter", help="Set or clear the company filter (support action).")
         filt.add_argument("slug")
         filt.add_argument("--email-domains", help="Comma-separated, e.g. a.de,b.de")
@@ -51,22 +61,32 @@ class Command(BaseCommand):
         company = company_by_slug(options["slug"])
         action = options["action"]
         if action == "connect":
+            auto_invite = options["auto_invite"]
             try:
+                # The first sync is queued, not handed to a worker: this process runs it, so
+                # the documented "connect, then sync" works with and without a worker.
                 integration = services.do_connect_personio(
                     company,
                     client_id=options["client_id"],
                     client_secret=options["client_secret"],
                     base_url=options["base_url"],
+                    auto_invite=None if auto_invite is None else auto_invite == "on",
                     acting_user=None,
                     first_sync=not options["no_sync"],
+                    enqueue=False,
                 )
             except ConnectError as exc:
                 raise CommandError(exc.message) from None
-            if options["auto_invite"]:
-                services.do_set_auto_invite(
-                    company, options["auto_invite"] == "on", acting_user=None
-                )
             self.stdout.write(f"Integration active for {company.slug} ({integration.base_url})")
+            queued = sync.in_progress(company)
+            if queued is not None:
+                run = sync.execute_run(queued.pk)
+                self.stdout.write(f"First synchronization: {run.status} {run_summary(run)}")
+        elif action == "allow-again":
+            lifted = employee_services.do_allow_personio_id_again(
+                company, options["personio_id"], acting_user=None
+            )
+            self.stdout.write("allowed again" if lifted else "that Personio ID was not blocked")
         elif action == "disconnect":
             services.do_disconnect_personio(company, acting_user=None)
             self.stdout.write("Disconnected; employees and benefits are unchanged.")

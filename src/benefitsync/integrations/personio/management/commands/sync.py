@@ -1,6 +1,11 @@
 """`benefitsync sync SLUG [--dry-run] [--json]` — synchronize a company now, in this process.
 `benefitsync sync SLUG --confirm RUN | --discard RUN` — decide a held run (as the system).
 
+A run that is queued but not claimed by any worker (connected while no worker runs) is taken
+over and carried out here. Exit status: 0 the run applied (succeeded, or partly failed: see
+`counts.errors` and the skip events), 3 held for a decision (nothing applied), 1 failed or
+refused.
+
 JSON output (stable): {"run": id|null, "company": slug, "outcome": "succeeded|partly_failed|failed|
 held|dry_run", "counts": {...}, "hold_reasons": [...], "message": str, "requests": n,
 "rate_limited": n}; with --dry-run also "actions": [{"action", "personio_id", "employee_id",
@@ -17,7 +22,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from benefitsync.companies.cli import company_by_slug
 from benefitsync.integrations.personio import sync
 from benefitsync.integrations.personio.errors import PersonioError
-from benefitsync.integrations.personio.models import SyncRun, Trigger
+from benefitsync.integrations.personio.models import RunStatus, SyncRun, Trigger
+from benefitsync.integrations.personio.texts import render
 
 
 class Command(BaseCommand):
@@ -50,8 +56,8 @@ class Command(BaseCommand):
                 "company": company.slug,
                 "outcome": held.status,
                 "counts": held.counts,
-                "hold_reasons": held.hold_reasons,
-                "message": held.message,
+                "hold_reasons": held.hold_texts,
+                "message": held.text,
             }
         elif options["dry_run"]:
             try:
@@ -63,7 +69,7 @@ class Command(BaseCommand):
                 "company": company.slug,
                 "outcome": "dry_run",
                 "counts": plan.counts(),
-                "hold_reasons": reasons,
+                "hold_reasons": [str(r) for r in reasons],
                 "message": "",
                 "actions": [
                     {
@@ -71,38 +77,55 @@ class Command(BaseCommand):
                         "personio_id": getattr(a, "personio_id", None),
                         "employee_id": getattr(a, "employee_id", None),
                         "changes": changes,
-                        "message": message,
+                        "message": render(note),
                     }
                     for a in plan.actions
-                    for kind, changes, message, _error in [sync.describe(a)]
+                    for kind, changes, note, _error in [sync.describe(a)]
                 ],
             }
         else:
             try:
                 run = sync.request_sync(company, Trigger.COMMAND, enqueue=False)
             except sync.AlreadyRunning as exc:
-                raise CommandError(str(exc)) from None
+                if exc.run is None or exc.run.status != RunStatus.QUEUED:
+                    raise CommandError(str(exc)) from None
+                # Queued and claimed by nobody (no worker runs): carry it out here. Claiming is
+                # conditional, so a worker that wakes up meanwhile and this process never both
+                # run it.
+                run = exc.run
             run = sync.execute_run(run.pk)
+            if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+                raise CommandError("A worker took over this synchronization; see its result later.")
             result = {
                 "run": run.pk,
                 "company": company.slug,
                 "outcome": run.status,
                 "counts": run.counts,
-                "hold_reasons": run.hold_reasons,
-                "message": run.message,
+                "hold_reasons": run.hold_texts,
+                "message": run.text,
                 "requests": run.requests,
                 "rate_limited": run.rate_limited,
             }
         if options["json"]:
             self.stdout.write(json.dumps(result))
-            return
-        self.stdout.write(
-            f"{result['outcome']}: "
-            + ", ".join(f"{k} {v}" for k, v in result["counts"].items() if v)
-        )
-        for reason in result["hold_reasons"]:
-            self.stdout.write(f"  held: {reason}")
-        if result["message"]:
-            self.stdout.write(f"  {result['message']}")
-        if result["outcome"] == "failed":
-            raise CommandError("the synchronization failed")
+        else:
+            self.stdout.write(
+                f"{result['outcome']}: "
+                + ", ".join(f"{k} {v}" for k, v in result["counts"].items() if v)
+            )
+            for reason in result["hold_reasons"]:
+                self.stdout.write(f"  held: {reason}")
+            if result["message"]:
+                self.stdout.write(f"  {result['message']}")
+        if result["outcome"] == RunStatus.FAILED:
+            raise CommandError("the synchronization failed", returncode=1)
+        if result["outcome"] == RunStatus.HELD:
+            raise CommandError(
+                "the synchronization is held for a decision; nothing was applied", returncode=3
+            )
+
+
+def run_summary(run: SyncRun) -> str:
+    """One line: the counts that are not zero, or the message of a run that did not apply."""
+    counts = ", ".join(f"{k} {v}" for k, v in (run.counts or {}).items() if v)
+    return counts or run.text
