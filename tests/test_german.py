@@ -281,3 +281,47 @@ def test_the_compiled_catalogue_is_not_older_than_its_source() -> None:
         if entry.plural is None:
             key = entry.msgid if entry.context is None else f"{entry.context}\x04{entry.msgid}"
             assert catalog._catalog.get(key) == entry.msgstr[0], entry.msgid  # type: ignore[attr-defined]
+
+
+def test_a_held_run_and_its_skips_are_told_in_the_readers_language(
+    company_a: Company, hr_a: User, client_for: ClientFor
+) -> None:
+    from benefitsync.integrations.personio.models import RunStatus, SyncEvent, SyncRun
+    from benefitsync.integrations.personio.texts import Note
+
+    PersonioIntegration.objects.create(
+        company=company_a, status="active", client_id="x", client_secret_encrypted="y"
+    )
+    held = SyncRun.objects.create(
+        company=company_a,
+        trigger="daily",
+        status=RunStatus.HELD,
+        hold_reasons=[Note("mass_leaving", {"leavers": 7, "active": 9}).as_json()],
+        plan={"actions": [], "unchanged": 0, "filtered_out": 0, "remote_total": 0},
+    )
+    skipped = SyncRun.objects.create(company=company_a, trigger="daily", status="partly_failed")
+    SyncEvent.objects.create(
+        run=skipped,
+        company=company_a,
+        personio_id=42,
+        action="skip",
+        code="hire_after_leaving",
+        params={"hire": "2026-12-01", "leaving": "2026-11-30", "name": "Ida Irrtum"},
+        error=True,
+    )
+    client = client_for(hr_a)
+    page = german(client, reverse("personio:integration", kwargs={"slug": company_a.slug}))
+    assert "7 von 9 aktiven Mitarbeitenden würden austreten oder fehlen" in page
+    detail = german(client, reverse("personio:run", kwargs={"slug": company_a.slug, "pk": held.pk}))
+    assert "würden austreten oder fehlen" in detail and "would become" not in detail
+    skips = german(
+        client, reverse("personio:run", kwargs={"slug": company_a.slug, "pk": skipped.pk})
+    )
+    assert "Ida Irrtum" in skips
+    assert "Eintrittsdatum 2026-12-01 liegt nach dem Austrittsdatum 2026-11-30" in skips
+    assert "is after the leaving date" not in skips
+    english = client.get(
+        reverse("personio:run", kwargs={"slug": company_a.slug, "pk": skipped.pk}),
+        headers={"accept-language": "en"},
+    ).content.decode()
+    assert "hire date 2026-12-01 is after the leaving date 2026-11-30" in english

@@ -68,7 +68,6 @@ CATALOGUE: dict[str, Promise] = {
     # why a run is held
     "attributes_vanished": _("attributes no longer delivered by Personio: %(attributes)s"),
     "empty_listing": _("Personio returned no employees while the company has active employees"),
-    "mass_leaving": _("%(leavers)s of %(active)s active employees would become leavers or missing"),
     # how a run ended
     "confirmed_by": _("Confirmed by %(user)s"),
     "discarded_by": _("Discarded by %(user)s"),
