@@ -389,3 +389,43 @@ def test_the_suite_refuses_a_personio_call_inside_a_transaction(
         services.validate_credentials(
             connected.client_id, "sandbox-client-secret", connected.base_url
         )
+
+
+def test_another_company_writes_at_once_while_a_connect_waits_for_a_slow_personio(
+    company: Company, sandbox: SandboxHandle
+) -> None:
+    import threading
+    import time
+
+    from django.db import connection
+
+    other = Company.objects.create(name="Suedwind GmbH", slug="suedwind")
+    sandbox.set_faults(latency_ms=3000)
+    started = threading.Event()
+
+    def connect() -> None:
+        started.set()
+        try:
+            services.do_connect_personio(
+                company,
+                client_id=sandbox.client_id,
+                client_secret=sandbox.client_secret,
+                base_url=sandbox.base_url,
+                acting_user=None,
+                first_sync=False,
+            )
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=connect)
+    worker.start()
+    started.wait(5)
+    time.sleep(0.5)  # the Connect is now waiting for Personio's answer
+    begun = time.monotonic()
+    employee_services.do_create_employee(
+        other, first_name="Wera", last_name="Schreibt", acting_user=None
+    )
+    took = time.monotonic() - begun
+    worker.join(30)
+    assert took < 1.0, f"a write of another company waited {took:.1f} s for the Connect"
+    assert PersonioIntegration.objects.get(company=company).is_connected
