@@ -68,7 +68,6 @@ def test_leaving_planned_becomes_left_on_the_first_day_after_the_last_working_mo
     last_month: Month, today: dt.date, left: bool
 ) -> None:
     assert rules.has_left(last_month, today) is left
-    assert rules.status_for_leaving(last_month, today) == (LEFT if left else LEAVING)
 
 
 # (action, status, month, last working month, voucher this month) → allowed?

@@ -57,10 +57,6 @@ def has_left(last_month: Month, today: dt.date) -> bool:
     return Month.of(today) > last_month
 
 
-def status_for_leaving(last_month: Month, today: dt.date) -> str:
-    return LEFT if has_left(last_month, today) else LEAVING
-
-
 class Action(enum.StrEnum):
     CONFIGURE_BENEFIT = "configure_benefit"
     SELECT_VOUCHER = "select_voucher"

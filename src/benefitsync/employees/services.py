@@ -123,15 +123,17 @@ def do_complete_leaving(company: Company, *, today: dt.date) -> list[int]:
     the last working month (SPEC §4.3). Idempotent; returns the ids that changed."""
     first_of_month = Month.of(today).first_day
     with transaction.atomic():
-        due = list(
+        # The query only narrows (index on company, status); the rule decides.
+        candidates = (
             Employee.objects.select_for_update()
             .filter(
                 company=company,
                 status=EmployeeStatus.LEAVING,
                 last_working_month__lt=first_of_month,
             )
-            .values_list("pk", flat=True)
+            .values_list("pk", "last_working_month")
         )
+        due = [pk for pk, lwm in candidates if lwm and rules.has_left(Month.of(lwm), today)]
         if due:
             Employee.objects.filter(pk__in=due).update(
                 status=EmployeeStatus.LEFT, left_at=timezone.now(), updated_at=timezone.now()

@@ -352,9 +352,9 @@ def _leaving_actions(
         if local.status == LEAVING:
             return [UndoLeaving(local.id, pid)], date_change
         return [], date_change
-    month = rules.last_working_month(new_date, today)
     if local.status == ACTIVE:
-        return [MarkLeaving(local.id, pid, month)], date_change
+        return [MarkLeaving(local.id, pid, rules.last_working_month(new_date, today))], date_change
+    month = rules.recomputed_last_working_month(new_date, local.last_working_month, today)
     if local.last_working_month != month:
         return [MoveLeaving(local.id, pid, local.last_working_month, month)], date_change
     return [], date_change
