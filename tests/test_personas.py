@@ -326,6 +326,7 @@ TABLE: dict[str, Row] = {
     "personio:run_csv": get_only_company_page(),
     "personio:confirm_run": post_only_company_action(),
     "personio:discard_run": post_only_company_action(),
+    "personio:allow_again": post_only_company_action(),
     # The employee area: only the employee; an HR admin or support is nobody's employee here.
     "employee_area:home": row(LOGIN, 404, 404, 200, 404),
     "employee_area:select_voucher": Row(NOT_ALLOWED, {HR_A: 404, HR_B: 404, SUPPORT: 404}),

@@ -10,7 +10,9 @@ from benefitsync.accounts.models import User
 from benefitsync.audit.models import AuditEvent
 from benefitsync.companies.models import Company, Membership
 from benefitsync.employees import services as employee_services
+from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio.sync.guard import basis_of
 from benefitsync.integrations.personio.models import RunStatus, SyncRun
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from tests.factories import make_employee
@@ -41,14 +43,14 @@ def test_every_sensitive_action_leaves_an_audit_event_with_actor_and_company(
     services.do_pause_personio(company, acting_user=hr)
     services.do_resume_personio(company, acting_user=hr)
     run = sync.request_sync(company, "manual", acting_user=hr, enqueue=False)
-    run.status, run.plan = RunStatus.HELD, sync.plan_to_json(sync.rc.Plan())
+    run.status, run.plan = RunStatus.HELD, sync.plan_to_json(rc.Plan(), basis_of(services.integration_for(company)))
     run.save()
     sync.discard_held(run, acting_user=hr)
     held = SyncRun.objects.create(
         company=company,
         trigger="daily",
         status=RunStatus.HELD,
-        plan=sync.plan_to_json(sync.rc.Plan()),
+        plan=sync.plan_to_json(rc.Plan(), basis_of(services.integration_for(company))),
     )
     sync.confirm_held(held, acting_user=hr)
     leaver = make_employee(company)
