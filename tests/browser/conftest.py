@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.conf import LazySettings
 
-from benefitsync.integrations.personio import tasks
 from benefitsync.integrations.personio.client import clear_token_cache
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sync import run as sync_run
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def sandbox(settings: LazySettings) -> Iterator[SandboxHandle]:
 def queued_jobs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Run ids the portal enqueued; the test plays the worker."""
     jobs: list[int] = []
-    monkeypatch.setattr(tasks, "run_sync", jobs.append)
+    monkeypatch.setattr(sync_run, "run_sync", jobs.append)
     return jobs
 
 

@@ -12,9 +12,9 @@ from benefitsync.companies.models import Company, Membership
 from benefitsync.employees import services as employee_services
 from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio import services, sync
-from benefitsync.integrations.personio.sync.guard import basis_of
 from benefitsync.integrations.personio.models import RunStatus, SyncRun
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from benefitsync.integrations.personio.sync.guard import basis_of
 from tests.factories import make_employee
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,14 +43,15 @@ def test_every_sensitive_action_leaves_an_audit_event_with_actor_and_company(
     services.do_pause_personio(company, acting_user=hr)
     services.do_resume_personio(company, acting_user=hr)
     run = sync.request_sync(company, "manual", acting_user=hr, enqueue=False)
-    run.status, run.plan = RunStatus.HELD, sync.plan_to_json(rc.Plan(), basis_of(services.integration_for(company)))
+    basis = basis_of(services.integration_for(company))
+    run.status, run.plan = RunStatus.HELD, sync.plan_to_json(rc.Plan(), basis)
     run.save()
     sync.discard_held(run, acting_user=hr)
     held = SyncRun.objects.create(
         company=company,
         trigger="daily",
         status=RunStatus.HELD,
-        plan=sync.plan_to_json(rc.Plan(), basis_of(services.integration_for(company))),
+        plan=sync.plan_to_json(rc.Plan(), basis),
     )
     sync.confirm_held(held, acting_user=hr)
     leaver = make_employee(company)
