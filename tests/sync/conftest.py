@@ -30,16 +30,21 @@ def company(db: Any) -> Company:
     return Company.objects.create(name="Nordlicht GmbH", slug="nordlicht")
 
 
-@pytest.fixture
-def connected(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
+def connect(company: Company, sandbox: SandboxHandle, **options: Any) -> PersonioIntegration:
+    """Connect `company` to `sandbox` as an HR admin would (no first sync unless asked)."""
     return services.do_connect_personio(
         company,
         client_id=sandbox.client_id,
         client_secret=sandbox.client_secret,
         base_url=sandbox.base_url,
         acting_user=None,
-        first_sync=False,
+        **({"first_sync": False} | options),
     )
+
+
+@pytest.fixture
+def connected(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
+    return connect(company, sandbox)
 
 
 def sync_now(company: Company, trigger: str = "manual") -> SyncRun:

@@ -35,7 +35,7 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
 from benefitsync.invitations.models import Invitation, OutboundEmail
 from tests.factories import make_hr_admin
-from tests.sync.conftest import sync_now
+from tests.sync.conftest import connect, sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,14 +103,7 @@ def test_an_erasure_in_one_company_blocks_nobody_in_another(
     company: Company, connected: PersonioIntegration, sandbox: SandboxHandle
 ) -> None:
     other = Company.objects.create(name="Suedwind GmbH", slug="suedwind")
-    services.do_connect_personio(
-        other,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        base_url=sandbox.base_url,
-        acting_user=None,
-        first_sync=False,
-    )
+    connect(other, sandbox)
     sync_now(company)
     pid = linked(company).personio_id
     employee_services.do_delete_employee(linked(company), acting_user=None)
@@ -149,15 +142,7 @@ def test_a_company_of_2500_new_employees_with_auto_invite_imports_and_invites_ea
 ) -> None:
     company = Company.objects.create(name="Gross GmbH", slug="gross")
     with running_sandbox(employees=2500, seed=5) as big:
-        services.do_connect_personio(
-            company,
-            client_id=big.client_id,
-            client_secret=big.client_secret,
-            base_url=big.base_url,
-            auto_invite=True,
-            acting_user=None,
-            first_sync=False,
-        )
+        connect(company, big, auto_invite=True)
         run = sync_now(company)
     assert run.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED), run.text
     assert run.counts["created"] > 2000
@@ -249,14 +234,7 @@ def test_a_held_plan_made_under_older_credentials_cannot_be_confirmed(
 ) -> None:
     sync_now(company)
     held = held_run(company, sandbox)
-    services.do_connect_personio(
-        company,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        base_url=sandbox.base_url,
-        acting_user=None,
-        first_sync=False,
-    )
+    connect(company, sandbox)
     with pytest.raises(sync.PlanOutdated):
         sync.confirm_held(held, acting_user=None)
 
@@ -304,15 +282,7 @@ def test_a_bad_record_of_a_known_employee_names_them_and_shows_on_their_page_unt
 def test_connect_with_auto_invite_makes_the_first_sync_invite(
     company: Company, sandbox: SandboxHandle
 ) -> None:
-    services.do_connect_personio(
-        company,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        base_url=sandbox.base_url,
-        auto_invite=True,
-        acting_user=None,
-        enqueue=False,
-    )
+    connect(company, sandbox, auto_invite=True, first_sync=True, enqueue=False)
     queued = SyncRun.objects.get(company=company, status=RunStatus.QUEUED)
     run = sync.execute_run(queued.pk)
     assert run.counts["invited"] > 0
@@ -403,21 +373,14 @@ def test_another_company_writes_at_once_while_a_connect_waits_for_a_slow_personi
     sandbox.set_faults(latency_ms=3000)
     started = threading.Event()
 
-    def connect() -> None:
+    def connect_slowly() -> None:
         started.set()
         try:
-            services.do_connect_personio(
-                company,
-                client_id=sandbox.client_id,
-                client_secret=sandbox.client_secret,
-                base_url=sandbox.base_url,
-                acting_user=None,
-                first_sync=False,
-            )
+            connect(company, sandbox)
         finally:
             connection.close()
 
-    worker = threading.Thread(target=connect)
+    worker = threading.Thread(target=connect_slowly)
     worker.start()
     started.wait(5)
     time.sleep(0.5)  # the Connect is now waiting for Personio's answer
