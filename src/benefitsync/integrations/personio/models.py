@@ -294,10 +294,8 @@ class SyncEvent(models.Model):
 
     @property
     def who(self) -> str:
-        """The person: the portal employee, else the name Personio delivered, else the ID."""
+        """The person: the portal employee, else the name Personio delivered ("" when neither
+        is known: pages then show the Personio ID)."""
         if self.employee_id is not None and self.employee is not None:
             return self.employee.full_name
-        name = (self.params or {}).get("name")
-        return (
-            str(name) if name else (f"Personio ID {self.personio_id}" if self.personio_id else "")
-        )
+        return str((self.params or {}).get("name") or "")
