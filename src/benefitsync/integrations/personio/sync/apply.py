@@ -159,7 +159,11 @@ def _write(
     )
     # Employees this chunk names only by Personio ID: invitations, and skipped records of
     # people the portal has (a bad record of a known employee is that employee's problem).
-    named = [a.personio_id for a in actions if isinstance(a, rc.Invite | rc.Skip)]
+    named = [
+        a.personio_id
+        for a in actions
+        if isinstance(a, rc.Invite) or (isinstance(a, rc.Skip) and a.error)
+    ]
     by_pid = created | employee_services.ids_by_personio_id(
         company, [pid for pid in named if pid is not None and pid not in created]
     )
