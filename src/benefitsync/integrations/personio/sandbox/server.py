@@ -49,8 +49,18 @@ class SandboxHandle:
         return config
 
     def reset(self, *, employees: int | None = None, seed: int | None = None) -> None:
-        """Same as `POST /sandbox/reset`."""
+        """Same as `POST /sandbox/reset` (also forgets webhooks and pending deliveries)."""
         self.state.reset(employees=employees, seed=seed)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Wait until no webhook delivery is pending (waiting, retrying or in flight); False
+        when `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while self.state.dispatcher.pending():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
 
 def _build_server(state: SandboxState, host: str, port: int, log_level: str) -> uvicorn.Server:
@@ -99,17 +109,19 @@ def running_sandbox(
     server = _build_server(state, host, port, "warning")
     thread = threading.Thread(target=server.run, name="personio-sandbox", daemon=True)
     thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Personio sandbox did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
+    state.dispatcher.start()
     try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Personio sandbox did not start")
+            time.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()[1]
         yield SandboxHandle(f"http://{host}:{bound}", bound, state)
     finally:
         state.stopping.set()
         server.should_exit = True
+        state.dispatcher.stop()
         thread.join(timeout=10)
 
 
@@ -236,17 +248,20 @@ def run_from_options(options: argparse.Namespace | dict[str, Any]) -> int:
         flush=True,
     )
     server = _build_server(state, opts["host"], opts["port"], opts.get("log_level") or "info")
+    state.dispatcher.start()
     try:
         server.run()
     finally:
         state.stopping.set()
+        state.dispatcher.stop()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benefitsync.integrations.personio.sandbox",
-        description="A local Personio v1 API for demos, tests and benchmarks.",
+        description="A local Personio API (v1, v2 tokens and webhooks) for demos, tests and "
+        "benchmarks.",
     )
     add_arguments(parser)
     return run_from_options(parser.parse_args(argv))
