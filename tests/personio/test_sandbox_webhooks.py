@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from tests.personio.webhook_receiver import Answer, Receiver, running_receiver
 
 from benefitsync.integrations.personio.sandbox import SandboxHandle
 from benefitsync.integrations.personio.sandbox.state import employment_id
+from benefitsync.integrations.personio.schemas import PERSONIO_TZ
 
 ALL_EVENTS = [
     "person.created",
@@ -83,6 +84,11 @@ def control(sandbox: SandboxHandle, method: str, path: str, **kwargs: Any) -> ht
 def hire(sandbox: SandboxHandle, **fields: Any) -> int:
     body = {"first_name": "Ida", "last_name": "Neu", "email": "ida.neu@example.com", **fields}
     return int(control(sandbox, "POST", "/employees", json=body).json()["id"])
+
+
+def berlin_day(occurred_at: str) -> date:
+    """The Personio (Berlin) calendar day of a UTC `occurred_at`."""
+    return datetime.fromisoformat(occurred_at.replace("Z", "+00:00")).astimezone(PERSONIO_TZ).date()
 
 
 def set_faults(sandbox: SandboxHandle, **settings: Any) -> None:
@@ -256,7 +262,7 @@ def test_a_hire_is_delivered_dataless_with_the_token_verbatim(
     assert first.headers["Content-Type"] == "application/json"
     assert set(first.body) == {"company_id", "event_name", "occurred_at", "payload", "meta"}
     assert first.body["company_id"] == control(sandbox, "GET", "").json()["company_id"]
-    assert first.body["occurred_at"].startswith(TODAY.isoformat())
+    assert berlin_day(first.body["occurred_at"]) == TODAY
     assert first.body["payload"] == {"id": str(pid)}
     assert second.body["payload"] == {"id": employment_id(pid), "person": {"id": str(pid)}}
     assert first.body["meta"]["webhook_id"] == hook["id"]
@@ -328,35 +334,34 @@ def test_the_clock_announces_starts_and_terminations_on_their_effective_date(
 ) -> None:
     starter = hire(sandbox, hire_date=(TODAY + timedelta(days=2)).isoformat())
     leaver = min(sandbox.state.employees)
-    sandbox.state.patch_employee(
-        leaver, {"termination_date": (TODAY + timedelta(days=3)).isoformat()}
+    control(
+        sandbox,
+        "PATCH",
+        f"/employees/{leaver}",
+        json={"termination_date": (TODAY + timedelta(days=3)).isoformat()},
     )
     register(sandbox, receiver, enabled_events=["employment.started", "employment.terminated"])
-    # Generated people start and leave on dates of their own; only ours may be announced.
-    for other in sandbox.state.employees.values():
-        if other.id not in (starter, leaver):
-            other.values["hire_date"] = TODAY - timedelta(days=400)
-            other.values["termination_date"] = None
 
-    def move_to(day: date) -> None:
+    def announced_on(day: date) -> list[tuple[str, str, date]]:
+        """Move the clock to `day`; what it announced about our two people."""
+        seen = len(receiver.received)
         control(sandbox, "PUT", "/clock", json={"today": day.isoformat()})
+        assert sandbox.wait_for_deliveries()
+        # Generated people start and leave on dates of their own; only ours count here.
+        return [
+            (r.event_name, r.body["payload"]["person"]["id"], berlin_day(r.body["occurred_at"]))
+            for r in receiver.received[seen:]
+            if r.body["payload"]["person"]["id"] in (str(starter), str(leaver))
+        ]
 
-    move_to(TODAY + timedelta(days=1))
-    assert receiver.quiet_for(0.3) == []
-    move_to(TODAY + timedelta(days=2))
-    started = receiver.wait_for(1)
-    assert [(r.event_name, r.body["payload"]["person"]["id"]) for r in started] == [
-        ("employment.started", str(starter))
+    day1, day2, day3 = (TODAY + timedelta(days=n) for n in (1, 2, 3))
+    assert announced_on(day1) == []
+    assert announced_on(day2) == [("employment.started", str(starter), day2)]
+    assert announced_on(TODAY) == []  # back in time: nothing
+    assert sorted(announced_on(day3)) == [
+        ("employment.started", str(starter), day3),  # passed again on the way
+        ("employment.terminated", str(leaver), day3),
     ]
-    assert started[0].body["occurred_at"].startswith((TODAY + timedelta(days=2)).isoformat())
-    move_to(TODAY)  # back in time: nothing
-    move_to(TODAY + timedelta(days=3))  # the start again, and the termination
-    received = receiver.wait_for(3)
-    assert sorted(r.event_name for r in received[1:]) == [
-        "employment.started",
-        "employment.terminated",
-    ]
-    assert receiver.quiet_for(0.3) == received
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -586,3 +591,14 @@ def test_one_employee_by_id_keeps_the_whitelist_and_custom_attributes(
     ).json()["data"]
     assert set(data["attributes"]) == {"id", "email", "dynamic_4187003"}
     assert data["attributes"]["dynamic_4187003"]["label"] == "Probonio Filter"
+
+
+def test_v2_faults_answer_in_v2s_error_shape(sandbox: SandboxHandle) -> None:
+    headers = bearer(sandbox)
+    set_faults(sandbox, endpoints=["v2"], script=["503", "429"])
+    unavailable = httpx.get(f"{sandbox.base_url}/v2/webhooks", headers=headers)
+    limited = v2_token(sandbox)
+    assert (unavailable.status_code, limited.status_code) == (503, 429)
+    assert unavailable.headers["content-type"].startswith("application/problem+json")
+    assert "retry-after" not in limited.headers
+    assert httpx.get(f"{sandbox.base_url}/v2/webhooks", headers=headers).status_code == 200

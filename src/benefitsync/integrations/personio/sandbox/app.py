@@ -172,8 +172,14 @@ def create_app(state: SandboxState) -> Starlette:
         while not state.stopping.is_set() and loop.time() < end:
             await asyncio.sleep(min(0.05, max(0.0, end - loop.time())))
 
-    async def faulted(group: str, endpoint: str, client_id: str | None) -> Response | str | None:
-        """Latency, then maybe an injected fault.
+    async def faulted(
+        group: str,
+        endpoint: str,
+        client_id: str | None,
+        error: Callable[[int, str], Response] = personio_error,
+    ) -> Response | str | None:
+        """Latency, then maybe an injected fault (its error body rendered by `error`: v1's
+        envelope or v2's problem+json).
 
         Returns a Response to answer with instead, "truncated" when the real answer must be cut
         short, or None to answer normally.
@@ -197,13 +203,13 @@ def create_app(state: SandboxState) -> Starlette:
             if client_id:
                 state.revoke_token(client_id)
             state.count(endpoint, 401)
-            return personio_error(401, "The access token is invalid")
+            return error(401, "The access token is invalid")
         status = int(kind)
         state.count(endpoint, status)
         if status == 429:
             # Personio's 429 carries no Retry-After header.
-            return personio_error(429, "Too Many Requests")
-        return personio_error(status, "Es ist ein Problem aufgetreten")
+            return error(429, "Too Many Requests")
+        return error(status, "Es ist ein Problem aufgetreten")
 
     def truncate(response: Response) -> Response:
         # A 200 whose JSON stops halfway (with a correct Content-Length, so HTTP itself is fine).
@@ -333,6 +339,13 @@ def create_app(state: SandboxState) -> Starlette:
         return {k: v[0] for k, v in parse_qs(raw).items()}
 
     async def v2_token(request: Request) -> Response:
+        fault = await faulted("v2", "v2_token", None, v2_error)
+        if isinstance(fault, Response):
+            return fault
+        response = await v2_token_answer(request)
+        return truncate(response) if fault == "truncated" else response
+
+    async def v2_token_answer(request: Request) -> Response:
         if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
             state.count("v2_token", 400)
             return _oauth_error(
@@ -385,10 +398,15 @@ def create_app(state: SandboxState) -> Starlette:
             elif not any(s in token.scopes for s in scopes):
                 response = v2_error(403, f"The access token lacks the scope {scopes[0]}.")
             else:
+                fault = await faulted("v2", endpoint, token.client_id, v2_error)
+                if isinstance(fault, Response):
+                    return fault
                 try:
                     response = await handler(request, token)
                 except WebhookInvalid as exc:
                     response = v2_error(exc.status, exc.detail)
+                if fault == "truncated" and response.status_code < 300 and response.body:
+                    response = truncate(response)
             state.count(endpoint, response.status_code)
             return response
 

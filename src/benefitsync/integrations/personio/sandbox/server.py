@@ -209,6 +209,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help='fault settings as JSON, e.g. \'{"rate_500": 0.05, "rate_timeout": 0.01}\'',
     )
+    parser.add_argument(
+        "--webhook-retry-scale",
+        type=float,
+        default=None,
+        help="multiply webhook retry delays (1 = Personio's 1 min … 2 days; 0.001 for demos)",
+    )
     parser.add_argument("--log-level", default="info")
 
 
@@ -220,6 +226,11 @@ def state_from_options(options: argparse.Namespace | dict[str, Any]) -> SandboxS
             "seed": opts["seed"],
             "latency_ms": opts.get("latency_ms") or 0.0,
             "latency_jitter_ms": opts.get("latency_jitter_ms") or 0.0,
+            **(
+                {"webhook_retry_scale": opts["webhook_retry_scale"]}
+                if opts.get("webhook_retry_scale") is not None
+                else {}
+            ),
             **faults_json,
         }
     )
@@ -244,7 +255,8 @@ def run_from_options(options: argparse.Namespace | dict[str, Any]) -> int:
         f"rate limit {'personio' if state.rate_limit else 'off'}, today {state.clock.today()})\n"
         f"  Client ID:     {state.default_client_id}\n"
         f"  Client Secret: {state.default_client_secret}\n"
-        f"  Control API:   {base}/sandbox  (see docs/personio.md)",
+        f"  Control API:   {base}/sandbox  (see docs/personio.md)\n"
+        f"  Webhooks:      {base}/v2/webhooks  (company_id {state.company_id})",
         flush=True,
     )
     server = _build_server(state, opts["host"], opts["port"], opts.get("log_level") or "info")

@@ -43,7 +43,7 @@ DEFAULT_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a published demo
 TOKEN_LIFETIME = 24 * 3600  # Personio's stable tokens last 24 h
 
 FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "revoke_token")
-FAULT_GROUPS = ("employees", "auth")
+FAULT_GROUPS = ("employees", "auth", "v2")
 
 #: v2 scopes a sandbox credential can hold (a new credential holds all unless told otherwise).
 SCOPES = (
@@ -70,8 +70,9 @@ class FaultConfig:
 
     `script` lists faults for the next requests in order (then the rates apply again), which
     makes a test's fault sequence exact; `endpoints` says which groups faults apply to
-    ("employees": every `/v1/company/employees*` endpoint, "auth": `/v1/auth`). Latency applies
-    to every `/v1` request: `latency_ms` plus a uniform random 0..`latency_jitter_ms`.
+    ("employees": every `/v1/company/employees*` endpoint, "auth": `/v1/auth`, "v2": every `/v2`
+    endpoint). Latency applies to every `/v1` and `/v2` request: `latency_ms` plus a uniform
+    random 0..`latency_jitter_ms`.
 
     `webhook_*` shape webhook deliveries (per event and webhook): `webhook_rate_drop`,
     `…_duplicate`, `…_delay` (first attempt `webhook_delay_ms` late), `…_reorder` (held until a
