@@ -248,6 +248,38 @@ def test_https_anywhere_is_accepted_and_a_second_webhook_for_one_url_conflicts(
     assert (first.status_code, second.status_code) == (201, 409)
 
 
+def test_each_credential_manages_its_own_webhooks_and_every_one_receives_the_changes(
+    sandbox: SandboxHandle, receiver: Receiver
+) -> None:
+    # Two portal companies connected to one sandbox, both pointing at the same receiver URL.
+    other = control(sandbox, "POST", "/credentials", json={}).json()
+    other_token = v2_token(sandbox, other["client_id"], other["client_secret"]).json()
+    other_headers = {"Authorization": f"Bearer {other_token['access_token']}"}
+    mine = register(sandbox, receiver, enabled_events=["person.deleted"])
+    theirs = httpx.post(
+        f"{sandbox.base_url}/v2/webhooks",
+        json={
+            "url": receiver.url,
+            "description": "other company",
+            "status": "ENABLED",
+            "token": "their-token",
+            "enabled_events": ["person.deleted"],
+        },
+        headers=other_headers,
+    )
+    assert theirs.status_code == 201
+    base = f"{sandbox.base_url}/v2/webhooks"
+    assert [h["id"] for h in httpx.get(base, headers=other_headers).json()["_data"]] == [
+        theirs.json()["id"]
+    ]
+    assert httpx.delete(f"{base}/{mine['id']}", headers=other_headers).status_code == 404
+    control(sandbox, "DELETE", f"/employees/{min(sandbox.state.employees)}")
+    received = receiver.wait_for(2)
+    assert sorted(r.headers["Authorization"] for r in received) == sorted(
+        [HOOK_TOKEN, "their-token"]
+    )
+
+
 # -- delivery ------------------------------------------------------------------------------
 
 

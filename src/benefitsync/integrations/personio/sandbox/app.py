@@ -425,14 +425,13 @@ def create_app(state: SandboxState) -> Starlette:
         return {"links": {"self": {"href": str(request.url_for("v2_webhook", id=webhook_id))}}}
 
     async def webhooks_create(request: Request, token: AccessToken) -> Response:
-        webhook = state.create_webhook(await v2_json(request))
+        webhook = state.create_webhook(token.client_id, await v2_json(request))
         return JSONResponse(
             {**webhook.public(), "_meta": webhook_links(request, webhook.id)}, status_code=201
         )
 
     async def webhooks_list(request: Request, token: AccessToken) -> Response:
-        with state.lock:
-            webhooks = [w.public() for w in state.webhooks.values()]
+        webhooks = [w.public() for w in state.webhooks_of(token.client_id)]
         return JSONResponse(
             {
                 "_data": [{**w, "_meta": webhook_links(request, w["id"])} for w in webhooks],
@@ -441,21 +440,22 @@ def create_app(state: SandboxState) -> Starlette:
         )
 
     async def webhook_get(request: Request, token: AccessToken) -> Response:
-        with state.lock:
-            webhook = state.webhooks.get(request.path_params["id"])
-            public = webhook.public() if webhook else None
+        webhook = state.webhook_of(token.client_id, request.path_params["id"])
+        public = webhook.public() if webhook else None
         if public is None:
             return v2_error(404, "There is no webhook for the specified id.")
         return JSONResponse({**public, "_meta": webhook_links(request, public["id"])})
 
     async def webhook_patch(request: Request, token: AccessToken) -> Response:
-        webhook = state.update_webhook(request.path_params["id"], await v2_json(request))
+        webhook = state.update_webhook(
+            token.client_id, request.path_params["id"], await v2_json(request)
+        )
         if webhook is None:
             return v2_error(404, "There is no webhook for the specified id.")
         return JSONResponse({**webhook.public(), "_meta": webhook_links(request, webhook.id)})
 
     async def webhook_delete(request: Request, token: AccessToken) -> Response:
-        if state.delete_webhook(request.path_params["id"]):
+        if state.delete_webhook(token.client_id, request.path_params["id"]):
             return Response(status_code=204)
         return v2_error(404, "There is no webhook for the specified id.")
 

@@ -580,30 +580,49 @@ class SandboxState:
 
     # -- v2: webhooks ----------------------------------------------------------------------
 
-    def create_webhook(self, body: Mapping[str, Any]) -> Webhook:
-        """Register a webhook (WebhookInvalid: 422 for bad fields, 409 for a URL already
-        registered — the sandbox's reading of Personio's documented 409)."""
+    def create_webhook(self, owner: str, body: Mapping[str, Any]) -> Webhook:
+        """Register a webhook for the credential `owner` (WebhookInvalid: 422 for bad fields,
+        409 when that credential already has one for the URL — the sandbox's reading of
+        Personio's documented 409)."""
         with self.lock:
-            webhook = build_webhook(body)
-            if any(w.url == webhook.url for w in self.webhooks.values()):
+            webhook = build_webhook(body, owner)
+            if any(w.url == webhook.url for w in self.webhooks_of(owner)):
                 raise WebhookInvalid(409, "a webhook for this url already exists")
             self.webhooks[webhook.id] = webhook
             return webhook
 
-    def update_webhook(self, webhook_id: str, body: Mapping[str, Any]) -> Webhook | None:
+    def webhooks_of(self, owner: str) -> list[Webhook]:
+        """The webhooks the credential `owner` registered. Personio does not say whether a
+        credential sees its company's other webhooks; keeping them apart lets several portal
+        companies share one sandbox (each change still goes to every enabled webhook: one
+        sandbox is one Personio company)."""
         with self.lock:
-            existing = self.webhooks.get(webhook_id)
+            return [w for w in self.webhooks.values() if w.owner == owner]
+
+    def webhook_of(self, owner: str, webhook_id: str) -> Webhook | None:
+        with self.lock:
+            webhook = self.webhooks.get(webhook_id)
+            return webhook if webhook is not None and webhook.owner == owner else None
+
+    def update_webhook(
+        self, owner: str, webhook_id: str, body: Mapping[str, Any]
+    ) -> Webhook | None:
+        with self.lock:
+            existing = self.webhook_of(owner, webhook_id)
             if existing is None:
                 return None
-            webhook = build_webhook(body, existing)
-            if any(w.url == webhook.url and w.id != webhook_id for w in self.webhooks.values()):
+            webhook = build_webhook(body, owner, existing)
+            if any(w.url == webhook.url and w.id != webhook_id for w in self.webhooks_of(owner)):
                 raise WebhookInvalid(409, "a webhook for this url already exists")
             self.webhooks[webhook_id] = webhook
             return webhook
 
-    def delete_webhook(self, webhook_id: str) -> bool:
+    def delete_webhook(self, owner: str, webhook_id: str) -> bool:
         with self.lock:
-            return self.webhooks.pop(webhook_id, None) is not None
+            if self.webhook_of(owner, webhook_id) is None:
+                return False
+            del self.webhooks[webhook_id]
+            return True
 
     # -- v2: events ------------------------------------------------------------------------
 

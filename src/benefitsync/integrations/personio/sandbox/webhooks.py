@@ -107,9 +107,11 @@ def _check_url(raw: object) -> str:
 
 @dataclass
 class Webhook:
-    """A registered webhook. `token` and custom header values are write-only: never rendered."""
+    """A registered webhook. `token` and custom header values are write-only: never rendered.
+    `owner` is the client id of the credential that registered it."""
 
     id: str
+    owner: str
     url: str
     description: str
     status: str
@@ -141,7 +143,7 @@ class Webhook:
         return WebhookTarget(self.id, self.url, tuple(headers.items()))
 
 
-def build_webhook(body: Mapping[str, Any], existing: Webhook | None = None) -> Webhook:
+def build_webhook(body: Mapping[str, Any], owner: str, existing: Webhook | None = None) -> Webhook:
     """A webhook from a create (`existing` None) or update body; WebhookInvalid if Personio
     would refuse it (422 for invalid fields)."""
     known = {
@@ -207,6 +209,7 @@ def build_webhook(body: Mapping[str, Any], existing: Webhook | None = None) -> W
     now = _utc_now()
     return Webhook(
         id=existing.id if existing else str(uuid.uuid4()),
+        owner=owner,
         url=url,
         description=description.strip(),
         status=status,
