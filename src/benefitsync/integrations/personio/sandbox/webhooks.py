@@ -311,6 +311,8 @@ class WebhookDispatcher:
             if self._thread is not None:
                 return
             self._stopping.clear()
+            # Futures cancelled by an earlier stop() never freed their lanes.
+            self._busy.clear()
             # trust_env=False: deliveries go exactly where the webhook says, never via a proxy.
             self._http = httpx.Client(timeout=ACK_TIMEOUT, follow_redirects=False, trust_env=False)
             self._pool = ThreadPoolExecutor(self._senders, thread_name_prefix="sandbox-webhook")
