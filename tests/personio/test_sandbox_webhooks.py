@@ -152,6 +152,18 @@ def test_a_credential_without_the_webhooks_scope_cannot_register_a_webhook(
     assert httpx.get(f"{sandbox.base_url}/v2/webhooks").status_code == 401
 
 
+def test_the_default_credentials_v2_token_survives_a_reset_others_do_not(
+    sandbox: SandboxHandle,
+) -> None:
+    created = control(sandbox, "POST", "/credentials", json={}).json()
+    theirs = v2_token(sandbox, created["client_id"], created["client_secret"]).json()
+    ours = bearer(sandbox)
+    control(sandbox, "POST", "/reset", json={})
+    assert httpx.get(f"{sandbox.base_url}/v2/webhooks", headers=ours).status_code == 200
+    other = {"Authorization": f"Bearer {theirs['access_token']}"}
+    assert httpx.get(f"{sandbox.base_url}/v2/webhooks", headers=other).status_code == 401
+
+
 def test_a_revoked_or_deleted_credentials_token_no_longer_works(sandbox: SandboxHandle) -> None:
     created = control(sandbox, "POST", "/credentials", json={}).json()
     token = v2_token(sandbox, created["client_id"], created["client_secret"]).json()

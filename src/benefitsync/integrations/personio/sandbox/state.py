@@ -317,7 +317,10 @@ class SandboxState:
                 self._tokens[cred.token] = cred.client_id
             self.credentials[cred.client_id] = cred
             self._limiters = {}
-            self._access_tokens = {}
+            # The default credential's v2 tokens survive, like its v1 token.
+            self._access_tokens = {
+                t: a for t, a in self._access_tokens.items() if a.client_id == cred.client_id
+            }
             self.webhooks = {}
             self.dispatcher.clear()
             self._events_today = self.clock.today()
@@ -557,10 +560,14 @@ class SandboxState:
                         "invalid_grant", "The client may not use all of the requested scopes."
                     )
                 scopes = wanted
+            wall = self._wall()
+            if len(self._access_tokens) >= 1000:
+                # Every call issues a new token; expired ones must not pile up in a long run.
+                self._access_tokens = {
+                    t: a for t, a in self._access_tokens.items() if a.expires_at > wall
+                }
             token = "papi-" + uuid.uuid4().hex + uuid.uuid4().hex
-            self._access_tokens[token] = AccessToken(
-                client_id, scopes, self._wall() + TOKEN_LIFETIME
-            )
+            self._access_tokens[token] = AccessToken(client_id, scopes, wall + TOKEN_LIFETIME)
             return token, TOKEN_LIFETIME, scopes
 
     def access_token(self, token: str) -> AccessToken | None:
