@@ -481,7 +481,7 @@ def test_an_answer_slower_than_three_seconds_is_not_an_acknowledgement(
 def test_a_slow_receiver_never_slows_the_sandboxs_answers(
     sandbox: SandboxHandle, receiver: Receiver
 ) -> None:
-    receiver.default = Answer(200, sleep=1.0)
+    receiver.default = Answer(200, sleep=2.5)
     register(sandbox, receiver)
     pid = min(sandbox.state.employees)
     with httpx.Client(base_url=sandbox.base_url) as client:
@@ -496,8 +496,9 @@ def test_a_slow_receiver_never_slows_the_sandboxs_answers(
         listing = client.get("/v1/company/employees", headers={"Authorization": f"Bearer {token}"})
         elapsed = time.monotonic() - started
     assert listing.status_code == 200
-    # 20 deliveries the receiver takes 1 s each to answer are queued, none is waited for.
-    assert elapsed < 1.0, elapsed
+    # 20 deliveries the receiver takes 2.5 s each to answer are queued, none is waited for
+    # (unloaded, the 22 requests take about 0.1 s).
+    assert elapsed < 2.0, elapsed
     assert len(receiver.received) <= 1
     assert control(sandbox, "GET", "/stats").json()["webhooks"]["pending"] >= 19
 

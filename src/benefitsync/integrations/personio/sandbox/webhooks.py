@@ -290,6 +290,7 @@ class WebhookDispatcher:
         self._senders = senders
         self._cv = threading.Condition()
         self._inbox: deque[_Delivery] = deque()
+        self._intaking = 0
         self._heap: list[_Scheduled] = []
         self._held: dict[str, list[tuple[float, _Delivery]]] = {}
         self._lanes: dict[str, deque[_Delivery]] = {}
@@ -369,6 +370,7 @@ class WebhookDispatcher:
     def _pending_locked(self) -> int:
         return (
             len(self._inbox)
+            + self._intaking
             + len(self._heap)
             + sum(len(h) for h in self._held.values())
             + sum(len(q) for q in self._lanes.values())
@@ -450,11 +452,14 @@ class WebhookDispatcher:
             with self._cv:
                 incoming = list(self._inbox)
                 self._inbox.clear()
+                # Still pending while their faults are drawn (else a waiter sees none pending).
+                self._intaking = len(incoming)
             # Faults are drawn without our lock held: draw_fault takes the state's lock.
             decided = [(d, self._draw_fault()) for d in incoming]
             settings = self._settings()
             with self._cv:
                 self._intake(decided, settings, time.monotonic())
+                self._intaking = 0
                 wait = self._dispatch_due(time.monotonic())
                 if not self._inbox and not self._stopping.is_set():
                     self._cv.wait(timeout=min(wait, next_tick - time.monotonic(), 0.5))
