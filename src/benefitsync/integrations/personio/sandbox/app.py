@@ -1,4 +1,5 @@
-"""The sandbox's HTTP surface: Personio v1 endpoints under /v1 and the control API under /sandbox.
+"""The sandbox's HTTP surface: Personio v1 endpoints under /v1, the v2 token and webhooks
+management endpoints under /v2, and the control API under /sandbox.
 
 Personio v1 behaviour reproduced here (see docs/personio.md for sources):
 `POST /v1/auth` with credentials in a JSON or form body (query-string credentials: 403); stable
@@ -7,6 +8,11 @@ invalid tokens get 401 in Personio's error envelope `{"success": false, "error":
 `GET /v1/company/employees` with `limit` (default 50, max 100), item-counting `offset`, `email`,
 `attributes[]`, `updated_since`; the per-credential attribute whitelist; 429 without Retry-After
 beyond 15/s or 300/min (employees) and 60/min (auth).
+
+Personio v2 reproduced here: `POST /v2/auth/token` (form-encoded client credentials grant, OAuth
+errors as 400 `application/problem+json`, as `credentials-service-api-v2.json` says) and
+`/v2/webhooks` (create needs the scope `personio:webhooks:write`; errors in v2's
+`{personio_trace_id, timestamp, errors: [{title, detail, type}]}` shape).
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,7 +33,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..schemas import PERSONIO_TZ
-from .state import ControlError, Credential, FaultConfig, SandboxState
+from .state import (
+    WEBHOOKS_READ,
+    WEBHOOKS_WRITE,
+    AccessToken,
+    ControlError,
+    Credential,
+    FaultConfig,
+    SandboxState,
+    TokenRefused,
+)
+from .webhooks import WebhookInvalid
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -78,6 +95,59 @@ def personio_error(status: int, message: str, headers: dict[str, str] | None = N
     )
 
 
+V2_ERRORS = {
+    400: ("Bad request", "common.bad_request"),
+    401: ("Unauthorized", "common.unauthorized"),
+    403: ("Forbidden", "common.forbidden"),
+    404: ("Resource not found", "common.resource_not_found"),
+    409: ("Conflict", "common.conflict"),
+    422: ("Unprocessable entity", "common.unprocessable_entity"),
+}
+
+
+def _trace_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def v2_error(status: int, detail: str) -> Response:
+    """Personio v2's error shape (common-components-v2 `ErrorResponse`) as problem+json."""
+    title, code = V2_ERRORS.get(status, ("Error", "common.error"))
+    return JSONResponse(
+        {
+            "personio_trace_id": _trace_id(),
+            "timestamp": _utc_timestamp(),
+            "errors": [
+                {
+                    "title": title,
+                    "detail": detail,
+                    "type": f"https://developer.personio.de/reference/errors#{code}",
+                }
+            ],
+        },
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    # The token endpoint answers every refusal with 400 and an OAuth 2.0 error body.
+    return JSONResponse(
+        {
+            "timestamp": _utc_timestamp(),
+            "trace_id": _trace_id(),
+            "error": error,
+            "error_description": description,
+            "error_uri": f"https://developer.personio.de/reference/errors#credentials.oauth2.{error}",
+        },
+        status_code=400,
+        media_type="application/problem+json",
+    )
+
+
 def _control_error(message: str, status: int = 400) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -102,8 +172,14 @@ def create_app(state: SandboxState) -> Starlette:
         while not state.stopping.is_set() and loop.time() < end:
             await asyncio.sleep(min(0.05, max(0.0, end - loop.time())))
 
-    async def faulted(group: str, endpoint: str, client_id: str | None) -> Response | str | None:
-        """Latency, then maybe an injected fault.
+    async def faulted(
+        group: str,
+        endpoint: str,
+        client_id: str | None,
+        error: Callable[[int, str], Response] = personio_error,
+    ) -> Response | str | None:
+        """Latency, then maybe an injected fault (its error body rendered by `error`: v1's
+        envelope or v2's problem+json).
 
         Returns a Response to answer with instead, "truncated" when the real answer must be cut
         short, or None to answer normally.
@@ -127,13 +203,13 @@ def create_app(state: SandboxState) -> Starlette:
             if client_id:
                 state.revoke_token(client_id)
             state.count(endpoint, 401)
-            return personio_error(401, "The access token is invalid")
+            return error(401, "The access token is invalid")
         status = int(kind)
         state.count(endpoint, status)
         if status == 429:
             # Personio's 429 carries no Retry-After header.
-            return personio_error(429, "Too Many Requests")
-        return personio_error(status, "Es ist ein Problem aufgetreten")
+            return error(429, "Too Many Requests")
+        return error(status, "Es ist ein Problem aufgetreten")
 
     def truncate(response: Response) -> Response:
         # A 200 whose JSON stops halfway (with a correct Content-Length, so HTTP itself is fine).
@@ -252,6 +328,137 @@ def create_app(state: SandboxState) -> Starlette:
     async def attributes(request: Request, cred: Credential) -> Response:
         return JSONResponse({"success": True, "data": state.attribute_list(cred)})
 
+    # -- Personio v2 -------------------------------------------------------------------------
+
+    async def form_body(request: Request) -> dict[str, str]:
+        # application/x-www-form-urlencoded, parsed by hand (no python-multipart needed).
+        try:
+            raw = (await request.body()).decode()
+        except UnicodeDecodeError:
+            return {}
+        return {k: v[0] for k, v in parse_qs(raw).items()}
+
+    async def v2_token(request: Request) -> Response:
+        fault = await faulted("v2", "v2_token", None, v2_error)
+        if isinstance(fault, Response):
+            return fault
+        response = await v2_token_answer(request)
+        return truncate(response) if fault == "truncated" else response
+
+    async def v2_token_answer(request: Request) -> Response:
+        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+            state.count("v2_token", 400)
+            return _oauth_error(
+                "invalid_request",
+                'The content type of the request must be "application/x-www-form-urlencoded".',
+            )
+        body = await form_body(request)
+        try:
+            token, expires_in, scopes = state.issue_access_token(
+                body.get("grant_type", ""),
+                body.get("client_id", ""),
+                body.get("client_secret", ""),
+                body.get("scope"),
+            )
+        except TokenRefused as exc:
+            state.count("v2_token", 400)
+            return _oauth_error(exc.error, exc.description)
+        state.count("v2_token", 200)
+        return JSONResponse(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "scope": " ".join(sorted(scopes)),
+            }
+        )
+
+    async def v2_revoke(request: Request) -> Response:
+        body = await form_body(request)
+        if not body.get("token"):
+            state.count("v2_revoke", 400)
+            return _oauth_error("invalid_request", "token is required")
+        state.revoke_access_token(body["token"])
+        state.count("v2_revoke", 200)
+        return Response(status_code=200)
+
+    V2Handler = Callable[[Request, AccessToken], Awaitable[Response]]
+
+    def v2(
+        endpoint: str, scopes: tuple[str, ...], handler: V2Handler
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Bearer auth with a v2 access token holding one of `scopes`."""
+
+        async def endpoint_fn(request: Request) -> Response:
+            header = request.headers.get("authorization", "")
+            raw = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            token = state.access_token(raw) if raw else None
+            if token is None:
+                response = v2_error(401, "The access token is missing, invalid or expired.")
+            elif not any(s in token.scopes for s in scopes):
+                response = v2_error(403, f"The access token lacks the scope {scopes[0]}.")
+            else:
+                fault = await faulted("v2", endpoint, token.client_id, v2_error)
+                if isinstance(fault, Response):
+                    return fault
+                try:
+                    response = await handler(request, token)
+                except WebhookInvalid as exc:
+                    response = v2_error(exc.status, exc.detail)
+                if fault == "truncated" and response.status_code < 300 and response.body:
+                    response = truncate(response)
+            state.count(endpoint, response.status_code)
+            return response
+
+        return endpoint_fn
+
+    async def v2_json(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WebhookInvalid(400, "the body must be a JSON object") from exc
+        if not isinstance(body, dict):
+            raise WebhookInvalid(400, "the body must be a JSON object")
+        return body
+
+    def webhook_links(request: Request, webhook_id: str) -> dict[str, Any]:
+        return {"links": {"self": {"href": str(request.url_for("v2_webhook", id=webhook_id))}}}
+
+    async def webhooks_create(request: Request, token: AccessToken) -> Response:
+        webhook = state.create_webhook(token.client_id, await v2_json(request))
+        return JSONResponse(
+            {**webhook.public(), "_meta": webhook_links(request, webhook.id)}, status_code=201
+        )
+
+    async def webhooks_list(request: Request, token: AccessToken) -> Response:
+        webhooks = [w.public() for w in state.webhooks_of(token.client_id)]
+        return JSONResponse(
+            {
+                "_data": [{**w, "_meta": webhook_links(request, w["id"])} for w in webhooks],
+                "_meta": {"links": {"self": {"href": str(request.url)}}},
+            }
+        )
+
+    async def webhook_get(request: Request, token: AccessToken) -> Response:
+        webhook = state.webhook_of(token.client_id, request.path_params["id"])
+        public = webhook.public() if webhook else None
+        if public is None:
+            return v2_error(404, "There is no webhook for the specified id.")
+        return JSONResponse({**public, "_meta": webhook_links(request, public["id"])})
+
+    async def webhook_patch(request: Request, token: AccessToken) -> Response:
+        webhook = state.update_webhook(
+            token.client_id, request.path_params["id"], await v2_json(request)
+        )
+        if webhook is None:
+            return v2_error(404, "There is no webhook for the specified id.")
+        return JSONResponse({**webhook.public(), "_meta": webhook_links(request, webhook.id)})
+
+    async def webhook_delete(request: Request, token: AccessToken) -> Response:
+        if state.delete_webhook(token.client_id, request.path_params["id"]):
+            return Response(status_code=204)
+        return v2_error(404, "There is no webhook for the specified id.")
+
     # -- control API --------------------------------------------------------------------------
 
     async def read_json(request: Request) -> Any:
@@ -285,6 +492,8 @@ def create_app(state: SandboxState) -> Starlette:
                 "seed": state.seed,
                 "today": state.clock.today().isoformat(),
                 "rate_limit": "personio" if state.rate_limit else "off",
+                "company_id": state.company_id,
+                "webhooks": len(state.webhooks),
             }
         )
 
@@ -293,12 +502,16 @@ def create_app(state: SandboxState) -> Starlette:
         attrs = body.get("attributes") if isinstance(body, dict) else None
         if attrs is not None and not isinstance(attrs, list):
             raise ControlError("attributes must be a list or null")
-        cred = state.create_credential(attrs)
+        scopes = body.get("scopes") if isinstance(body, dict) else None
+        if scopes is not None and not isinstance(scopes, list):
+            raise ControlError("scopes must be a list or null")
+        cred = state.create_credential(attrs, scopes)
         return JSONResponse(
             {
                 "client_id": cred.client_id,
                 "client_secret": cred.client_secret,
                 "attributes": sorted(cred.attributes) if cred.attributes is not None else None,
+                "scopes": sorted(cred.scopes),
             },
             status_code=201,
         )
@@ -334,7 +547,8 @@ def create_app(state: SandboxState) -> Starlette:
         body = await read_json(request)
         if not isinstance(body, dict):
             raise ControlError("expected a JSON object")
-        flat = state.patch_employee(employee_id(request), body)
+        touch = request.query_params.get("touch", "true").lower() not in ("false", "0", "no")
+        flat = state.patch_employee(employee_id(request), body, touch=touch)
         return JSONResponse(flat) if flat else _control_error("no such employee", 404)
 
     async def employee_delete(request: Request) -> Response:
@@ -352,6 +566,12 @@ def create_app(state: SandboxState) -> Starlette:
         base = state.faults if request.method == "PATCH" else None
         state.set_faults(FaultConfig.from_json(body, base))
         return JSONResponse(state.faults.as_dict())
+
+    async def deliveries_get(request: Request) -> Response:
+        limit = int(request.query_params.get("limit", 500))
+        return JSONResponse(
+            {"stats": state.dispatcher.stats(), "deliveries": state.dispatcher.log(limit)}
+        )
 
     async def stats_get(request: Request) -> Response:
         return JSONResponse(state.stats())
@@ -410,7 +630,36 @@ def create_app(state: SandboxState) -> Starlette:
             v1("employees", "employee", get_employee),
             methods=["GET"],
         ),
+        Route("/v2/auth/token", v2_token, methods=["POST"]),
+        Route("/v2/auth/revoke", v2_revoke, methods=["POST"]),
+        Route(
+            "/v2/webhooks",
+            v2("v2_webhooks", (WEBHOOKS_WRITE,), webhooks_create),
+            methods=["POST"],
+        ),
+        Route(
+            "/v2/webhooks",
+            v2("v2_webhooks", (WEBHOOKS_READ, WEBHOOKS_WRITE), webhooks_list),
+            methods=["GET"],
+        ),
+        Route(
+            "/v2/webhooks/{id}",
+            v2("v2_webhooks", (WEBHOOKS_READ, WEBHOOKS_WRITE), webhook_get),
+            methods=["GET"],
+            name="v2_webhook",
+        ),
+        Route(
+            "/v2/webhooks/{id}",
+            v2("v2_webhooks", (WEBHOOKS_WRITE,), webhook_patch),
+            methods=["PATCH"],
+        ),
+        Route(
+            "/v2/webhooks/{id}",
+            v2("v2_webhooks", (WEBHOOKS_WRITE,), webhook_delete),
+            methods=["DELETE"],
+        ),
         Route("/sandbox", control(index), methods=["GET"]),
+        Route("/sandbox/deliveries", control(deliveries_get), methods=["GET"]),
         Route("/sandbox/credentials", control(credentials_create), methods=["POST"]),
         Route("/sandbox/credentials/{client_id}", control(credentials_delete), methods=["DELETE"]),
         Route(

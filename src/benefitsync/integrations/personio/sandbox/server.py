@@ -49,8 +49,18 @@ class SandboxHandle:
         return config
 
     def reset(self, *, employees: int | None = None, seed: int | None = None) -> None:
-        """Same as `POST /sandbox/reset`."""
+        """Same as `POST /sandbox/reset` (also forgets webhooks and pending deliveries)."""
         self.state.reset(employees=employees, seed=seed)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Wait until no webhook delivery is pending (waiting, retrying or in flight); False
+        when `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while self.state.dispatcher.pending():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
 
 def _build_server(state: SandboxState, host: str, port: int, log_level: str) -> uvicorn.Server:
@@ -99,17 +109,19 @@ def running_sandbox(
     server = _build_server(state, host, port, "warning")
     thread = threading.Thread(target=server.run, name="personio-sandbox", daemon=True)
     thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Personio sandbox did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
+    state.dispatcher.start()
     try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Personio sandbox did not start")
+            time.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()[1]
         yield SandboxHandle(f"http://{host}:{bound}", bound, state)
     finally:
         state.stopping.set()
         server.should_exit = True
+        state.dispatcher.stop()
         thread.join(timeout=10)
 
 
@@ -197,6 +209,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help='fault settings as JSON, e.g. \'{"rate_500": 0.05, "rate_timeout": 0.01}\'',
     )
+    parser.add_argument(
+        "--webhook-retry-scale",
+        type=float,
+        default=None,
+        help="multiply webhook retry delays (1 = Personio's 1 min … 2 days; 0.001 for demos)",
+    )
     parser.add_argument("--log-level", default="info")
 
 
@@ -208,6 +226,11 @@ def state_from_options(options: argparse.Namespace | dict[str, Any]) -> SandboxS
             "seed": opts["seed"],
             "latency_ms": opts.get("latency_ms") or 0.0,
             "latency_jitter_ms": opts.get("latency_jitter_ms") or 0.0,
+            **(
+                {"webhook_retry_scale": opts["webhook_retry_scale"]}
+                if opts.get("webhook_retry_scale") is not None
+                else {}
+            ),
             **faults_json,
         }
     )
@@ -232,21 +255,25 @@ def run_from_options(options: argparse.Namespace | dict[str, Any]) -> int:
         f"rate limit {'personio' if state.rate_limit else 'off'}, today {state.clock.today()})\n"
         f"  Client ID:     {state.default_client_id}\n"
         f"  Client Secret: {state.default_client_secret}\n"
-        f"  Control API:   {base}/sandbox  (see docs/personio.md)",
+        f"  Control API:   {base}/sandbox  (see docs/personio.md)\n"
+        f"  Webhooks:      {base}/v2/webhooks  (company_id {state.company_id})",
         flush=True,
     )
     server = _build_server(state, opts["host"], opts["port"], opts.get("log_level") or "info")
+    state.dispatcher.start()
     try:
         server.run()
     finally:
         state.stopping.set()
+        state.dispatcher.stop()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benefitsync.integrations.personio.sandbox",
-        description="A local Personio v1 API for demos, tests and benchmarks.",
+        description="A local Personio API (v1, v2 tokens and webhooks) for demos, tests and "
+        "benchmarks.",
     )
     add_arguments(parser)
     return run_from_options(parser.parse_args(argv))

@@ -10,9 +10,10 @@ import hashlib
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..ratelimit import PERSONIO_AUTH_WINDOWS, PERSONIO_EMPLOYEES_WINDOWS, RateLimiter
@@ -27,13 +28,36 @@ from .data import (
     generate_employees,
     object_id,
 )
+from .webhooks import (
+    WEBHOOK_FAULT_KINDS,
+    DeliverySettings,
+    Event,
+    Webhook,
+    WebhookDispatcher,
+    WebhookInvalid,
+    build_webhook,
+)
 
 DEFAULT_CLIENT_ID = "sandbox-client-id"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a published demo credential
 TOKEN_LIFETIME = 24 * 3600  # Personio's stable tokens last 24 h
 
 FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "revoke_token")
-FAULT_GROUPS = ("employees", "auth")
+FAULT_GROUPS = ("employees", "auth", "v2")
+
+#: v2 scopes a sandbox credential can hold (a new credential holds all unless told otherwise).
+SCOPES = (
+    "personio:persons:read",
+    "personio:employments:read",
+    "personio:webhooks:read",
+    "personio:webhooks:write",
+)
+WEBHOOKS_WRITE = "personio:webhooks:write"
+WEBHOOKS_READ = "personio:webhooks:read"
+
+# Personio: person.updated fires for these and for every custom attribute; the rest of what the
+# sandbox stores belongs to the employment (employment.updated).
+PERSON_KEYS = frozenset({"first_name", "last_name", "preferred_name", "email", "gender"})
 
 
 class ControlError(ValueError):
@@ -46,8 +70,15 @@ class FaultConfig:
 
     `script` lists faults for the next requests in order (then the rates apply again), which
     makes a test's fault sequence exact; `endpoints` says which groups faults apply to
-    ("employees": every `/v1/company/employees*` endpoint, "auth": `/v1/auth`). Latency applies
-    to every `/v1` request: `latency_ms` plus a uniform random 0..`latency_jitter_ms`.
+    ("employees": every `/v1/company/employees*` endpoint, "auth": `/v1/auth`, "v2": every `/v2`
+    endpoint). Latency applies to every `/v1` and `/v2` request: `latency_ms` plus a uniform
+    random 0..`latency_jitter_ms`.
+
+    `webhook_*` shape webhook deliveries (per event and webhook): `webhook_rate_drop`,
+    `…_duplicate`, `…_delay` (first attempt `webhook_delay_ms` late), `…_reorder` (held until a
+    later delivery to the same webhook went out, at most `webhook_delay_ms`); `webhook_script`
+    like `script`; `webhook_retry_scale` multiplies the retry delays (1 = Personio's days);
+    changes of `webhook_silent_attributes` (keys or custom labels) announce no event.
     """
 
     rate_429: float = 0.0
@@ -65,6 +96,17 @@ class FaultConfig:
     seed: int = 0
     endpoints: list[str] = field(default_factory=lambda: ["employees"])
     script: list[str] = field(default_factory=list)
+    webhook_rate_drop: float = 0.0
+    webhook_rate_duplicate: float = 0.0
+    webhook_rate_delay: float = 0.0
+    webhook_rate_reorder: float = 0.0
+    webhook_delay_ms: float = 2000.0
+    webhook_retry_scale: float = 1.0
+    webhook_script: list[str] = field(default_factory=list)
+    # Integrators report no event when a job title or a work schedule changes.
+    webhook_silent_attributes: list[str] = field(
+        default_factory=lambda: ["position", "weekly_working_hours"]
+    )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], base: FaultConfig | None = None) -> FaultConfig:
@@ -77,10 +119,18 @@ class FaultConfig:
             config = cls(**merged)
             for f in fields(cls):
                 value = getattr(config, f.name)
-                if f.name.startswith("rate_") and not 0.0 <= float(value) <= 1.0:
+                rate = f.name.startswith(("rate_", "webhook_rate_"))
+                if rate and not 0.0 <= float(value) <= 1.0:
                     raise ControlError(f"{f.name} must be between 0 and 1")
                 if (
-                    f.name in ("latency_ms", "latency_jitter_ms", "hang_seconds")
+                    f.name
+                    in (
+                        "latency_ms",
+                        "latency_jitter_ms",
+                        "hang_seconds",
+                        "webhook_delay_ms",
+                        "webhook_retry_scale",
+                    )
                     and float(value) < 0
                 ):
                     raise ControlError(f"{f.name} must be >= 0")
@@ -88,6 +138,13 @@ class FaultConfig:
                 raise ControlError(f"endpoints must be among {FAULT_GROUPS}")
             if any(s not in (*FAULT_KINDS, "ok") for s in config.script):
                 raise ControlError(f"script items must be among {(*FAULT_KINDS, 'ok')}")
+            if any(s not in (*WEBHOOK_FAULT_KINDS, "ok") for s in config.webhook_script):
+                raise ControlError(
+                    f"webhook_script items must be among {(*WEBHOOK_FAULT_KINDS, 'ok')}"
+                )
+            config.webhook_silent_attributes = [
+                _attribute_key(name) for name in config.webhook_silent_attributes
+            ]
         except (TypeError, ValueError) as exc:
             raise ControlError(str(exc)) from exc
         return config
@@ -96,9 +153,18 @@ class FaultConfig:
         return asdict(self)
 
 
+def _attribute_key(name: object) -> str:
+    adef = BY_KEY.get(name) if isinstance(name, str) else None
+    adef = adef or (BY_LABEL.get(name) if isinstance(name, str) else None)
+    if adef is None:
+        raise ControlError(f"unknown attribute {name!r}")
+    return adef.key
+
+
 @dataclass
 class Credential:
-    """A sandbox API credential with its attribute whitelist (None = every attribute)."""
+    """A sandbox API credential with its attribute whitelist (None = every attribute) and its
+    v2 scopes."""
 
     client_id: str
     client_secret: str
@@ -106,6 +172,25 @@ class Credential:
     token: str | None = None
     token_expires_at: float = 0.0
     generation: int = 0
+    scopes: frozenset[str] = frozenset(SCOPES)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A v2 access token (`POST /v2/auth/token`): each request issues a new one."""
+
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: float
+
+
+class TokenRefused(ValueError):
+    """`POST /v2/auth/token` refused: `error` is the OAuth 2.0 error code Personio answers."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
 
 
 @dataclass(frozen=True)
@@ -182,8 +267,19 @@ class SandboxState:
         self.rate_limit = rate_limit
         self.faults = FaultConfig()
         self._fault_rng = random.Random(0)
+        self._webhook_rng = random.Random(0)
         self.credentials: dict[str, Credential] = {}
         self._tokens: dict[str, str] = {}
+        self._access_tokens: dict[str, AccessToken] = {}
+        self.webhooks: dict[str, Webhook] = {}
+        self._events_today: date | None = None
+        # Started by the server (`running_sandbox`, the CLI); a state without a server only
+        # queues (up to its bound) and never sends.
+        self.dispatcher = WebhookDispatcher(
+            draw_fault=self.draw_webhook_fault,
+            settings=self.delivery_settings,
+            on_tick=self.check_clock,
+        )
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self.employees: dict[int, SandboxEmployee] = {}
         self._order: list[int] = []
@@ -221,13 +317,44 @@ class SandboxState:
                 self._tokens[cred.token] = cred.client_id
             self.credentials[cred.client_id] = cred
             self._limiters = {}
+            # The default credential's v2 tokens survive, like its v1 token.
+            self._access_tokens = {
+                t: a for t, a in self._access_tokens.items() if a.client_id == cred.client_id
+            }
+            self.webhooks = {}
+            self.dispatcher.clear()
+            self._events_today = self.clock.today()
             self.reset_stats()
+
+    @property
+    def company_id(self) -> str:
+        """The sandbox company's id in webhook deliveries (Personio sends it as a string)."""
+        return str(41_000 + self.seed)
 
     # -- clock -----------------------------------------------------------------------------
 
     def set_today(self, today: date | None) -> None:
         with self.lock:
             self.clock.fixed_today = today
+            self.check_clock()
+
+    def check_clock(self) -> None:
+        """Announce `employment.started` / `employment.terminated` for hire and termination
+        dates the sandbox's today has reached since the last check (Personio fires them on the
+        effective date, not when the date is entered). Moving the clock back announces nothing."""
+        with self.lock:
+            today, last = self.clock.today(), self._events_today
+            self._events_today = today
+            if last is None or today <= last or not self._subscribers_exist():
+                return
+            for emp in self.employees.values():
+                for key, name in (
+                    ("hire_date", "employment.started"),
+                    ("termination_date", "employment.terminated"),
+                ):
+                    when: date | None = emp.values.get(key)
+                    if when is not None and last < when <= today:
+                        self._emit(name, emp.id)
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -238,6 +365,10 @@ class SandboxState:
                 config, script=list(config.script), endpoints=list(config.endpoints)
             )
             self._fault_rng = random.Random(config.seed)
+            # Its own stream, so webhook faults never shift which v1 request gets which fault.
+            self._webhook_rng = random.Random(f"webhooks:{config.seed}")
+            self.faults.webhook_script = list(config.webhook_script)
+            self.faults.webhook_silent_attributes = list(config.webhook_silent_attributes)
 
     def draw_fault(self, group: str) -> str | None:
         """The fault for this request (or None), from the script first, then the rates."""
@@ -255,6 +386,28 @@ class SandboxState:
                     return kind
                 r -= rate
             return None
+
+    def draw_webhook_fault(self) -> str | None:
+        """The fault for the next webhook delivery (or None): script first, then the rates."""
+        with self.lock:
+            f = self.faults
+            if f.webhook_script:
+                kind = f.webhook_script.pop(0)
+                return None if kind == "ok" else kind
+            r = self._webhook_rng.random()
+            for kind in WEBHOOK_FAULT_KINDS:
+                rate = float(getattr(f, f"webhook_rate_{kind}"))
+                if r < rate:
+                    return kind
+                r -= rate
+            return None
+
+    def delivery_settings(self) -> DeliverySettings:
+        with self.lock:
+            return DeliverySettings(
+                retry_scale=float(self.faults.webhook_retry_scale),
+                delay_seconds=float(self.faults.webhook_delay_ms) / 1000.0,
+            )
 
     def latency(self) -> float:
         with self.lock:
@@ -281,6 +434,7 @@ class SandboxState:
     def reset_stats(self) -> None:
         with self.lock:
             self._stats = {"requests": 0, "by_endpoint": {}, "faults": {}, "rate_limited": 0}
+            self.dispatcher.reset_stats()
 
     def count(self, endpoint: str, status: int | str) -> None:
         with self.lock:
@@ -301,25 +455,31 @@ class SandboxState:
                 "rate_limited": self._stats["rate_limited"],
                 "by_endpoint": {k: dict(v) for k, v in self._stats["by_endpoint"].items()},
                 "faults": dict(self._stats["faults"]),
+                "webhooks": self.dispatcher.stats(),
             }
 
     # -- credentials and tokens ------------------------------------------------------------
 
-    def create_credential(self, attributes: Iterable[str] | None) -> Credential:
-        """A new credential; `attributes` are v1 keys or custom labels (None = all)."""
+    def create_credential(
+        self, attributes: Iterable[str] | None, scopes: Iterable[str] | None = None
+    ) -> Credential:
+        """A new credential; `attributes` are v1 keys or custom labels (None = all), `scopes`
+        its v2 scopes (None = all of SCOPES)."""
         with self.lock:
             allowed: frozenset[str] | None = None
             if attributes is not None:
-                keys = set()
-                for name in attributes:
-                    adef = BY_KEY.get(name) or BY_LABEL.get(name)
-                    if adef is None:
-                        raise ControlError(f"unknown attribute {name!r}")
-                    keys.add(adef.key)
-                allowed = frozenset(keys | {"id"})
+                allowed = frozenset({_attribute_key(name) for name in attributes} | {"id"})
+            granted = frozenset(SCOPES)
+            if scopes is not None:
+                granted = frozenset(scopes)
+                unknown = sorted(granted - set(SCOPES))
+                if unknown:
+                    raise ControlError(f"unknown scopes {unknown}; known: {list(SCOPES)}")
             self._cred_counter += 1
             digest = hashlib.sha256(f"{self.seed}:{self._cred_counter}".encode()).hexdigest()
-            cred = Credential(f"papi-client-{digest[:12]}", f"secret-{digest[12:44]}", allowed)
+            cred = Credential(
+                f"papi-client-{digest[:12]}", f"secret-{digest[12:44]}", allowed, scopes=granted
+            )
             self.credentials[cred.client_id] = cred
             return cred
 
@@ -328,6 +488,7 @@ class SandboxState:
             cred = self.credentials.pop(client_id, None)
             if cred and cred.token:
                 self._tokens.pop(cred.token, None)
+            self._revoke_access_tokens(client_id)
             return cred is not None
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
@@ -356,12 +517,151 @@ class SandboxState:
             return cred
 
     def revoke_token(self, client_id: str) -> None:
-        """Invalidate the credential's current token (the next /v1/auth issues a new one)."""
+        """Invalidate the credential's current v1 token (the next /v1/auth issues a new one)
+        and every v2 access token it holds."""
         with self.lock:
             cred = self.credentials.get(client_id)
             if cred and cred.token:
                 self._tokens.pop(cred.token, None)
                 cred.token = None
+            self._revoke_access_tokens(client_id)
+
+    def _revoke_access_tokens(self, client_id: str) -> None:
+        for token in [t for t, a in self._access_tokens.items() if a.client_id == client_id]:
+            del self._access_tokens[token]
+
+    # -- v2: access tokens -----------------------------------------------------------------
+
+    def issue_access_token(
+        self, grant_type: str, client_id: str, client_secret: str, scope: str | None
+    ) -> tuple[str, int, frozenset[str]]:
+        """A new v2 access token with the requested scopes (all the credential's when none
+        are asked for); TokenRefused with the OAuth error Personio answers otherwise."""
+        with self.lock:
+            if not grant_type or not client_id or not client_secret:
+                raise TokenRefused(
+                    "invalid_request", "The request has missing or invalid required parameters."
+                )
+            if grant_type != "client_credentials":
+                raise TokenRefused(
+                    "unsupported_grant_type",
+                    "The requested authorization grant type is not supported by the server.",
+                )
+            cred = self.credentials.get(client_id)
+            if cred is None or cred.client_secret != client_secret:
+                raise TokenRefused("invalid_client", "Client authentication failed.")
+            scopes = cred.scopes
+            if scope and scope.strip():
+                wanted = frozenset(scope.split())
+                if wanted - set(SCOPES):
+                    raise TokenRefused("invalid_scope", "One of the requested scopes is invalid.")
+                if wanted - cred.scopes:
+                    raise TokenRefused(
+                        "invalid_grant", "The client may not use all of the requested scopes."
+                    )
+                scopes = wanted
+            wall = self._wall()
+            if len(self._access_tokens) >= 1000:
+                # Every call issues a new token; expired ones must not pile up in a long run.
+                self._access_tokens = {
+                    t: a for t, a in self._access_tokens.items() if a.expires_at > wall
+                }
+            token = "papi-" + uuid.uuid4().hex + uuid.uuid4().hex
+            self._access_tokens[token] = AccessToken(client_id, scopes, wall + TOKEN_LIFETIME)
+            return token, TOKEN_LIFETIME, scopes
+
+    def access_token(self, token: str) -> AccessToken | None:
+        """The live v2 access token (None when unknown, expired, revoked or its credential
+        deleted)."""
+        with self.lock:
+            found = self._access_tokens.get(token)
+            if found is None or found.expires_at <= self._wall():
+                return None
+            if found.client_id not in self.credentials:
+                return None
+            return found
+
+    def revoke_access_token(self, token: str) -> None:
+        with self.lock:
+            self._access_tokens.pop(token, None)
+
+    # -- v2: webhooks ----------------------------------------------------------------------
+
+    def create_webhook(self, owner: str, body: Mapping[str, Any]) -> Webhook:
+        """Register a webhook for the credential `owner` (WebhookInvalid: 422 for bad fields,
+        409 when that credential already has one for the URL — the sandbox's reading of
+        Personio's documented 409)."""
+        with self.lock:
+            webhook = build_webhook(body, owner)
+            if any(w.url == webhook.url for w in self.webhooks_of(owner)):
+                raise WebhookInvalid(409, "a webhook for this url already exists")
+            self.webhooks[webhook.id] = webhook
+            return webhook
+
+    def webhooks_of(self, owner: str) -> list[Webhook]:
+        """The webhooks the credential `owner` registered. Personio does not say whether a
+        credential sees its company's other webhooks; keeping them apart lets several portal
+        companies share one sandbox (each change still goes to every enabled webhook: one
+        sandbox is one Personio company)."""
+        with self.lock:
+            return [w for w in self.webhooks.values() if w.owner == owner]
+
+    def webhook_of(self, owner: str, webhook_id: str) -> Webhook | None:
+        with self.lock:
+            webhook = self.webhooks.get(webhook_id)
+            return webhook if webhook is not None and webhook.owner == owner else None
+
+    def update_webhook(
+        self, owner: str, webhook_id: str, body: Mapping[str, Any]
+    ) -> Webhook | None:
+        with self.lock:
+            existing = self.webhook_of(owner, webhook_id)
+            if existing is None:
+                return None
+            webhook = build_webhook(body, owner, existing)
+            if any(w.url == webhook.url and w.id != webhook_id for w in self.webhooks_of(owner)):
+                raise WebhookInvalid(409, "a webhook for this url already exists")
+            self.webhooks[webhook_id] = webhook
+            return webhook
+
+    def delete_webhook(self, owner: str, webhook_id: str) -> bool:
+        with self.lock:
+            if self.webhook_of(owner, webhook_id) is None:
+                return False
+            del self.webhooks[webhook_id]
+            return True
+
+    # -- v2: events ------------------------------------------------------------------------
+
+    def _subscribers_exist(self) -> bool:
+        return any(w.status == "ENABLED" for w in self.webhooks.values())
+
+    def _emit(self, name: str, person_id: int) -> None:
+        """Announce one change to every enabled webhook subscribed to `name`. Dataless: the
+        payload names the person (and the employment), nothing more."""
+        targets = [
+            w.target()
+            for w in self.webhooks.values()
+            if w.status == "ENABLED" and name in w.enabled_events
+        ]
+        if not targets:
+            return
+        payload: dict[str, Any] = {"id": str(person_id)}
+        if name.startswith("employment."):
+            payload = {"id": employment_id(person_id), "person": {"id": str(person_id)}}
+        # The sandbox's today at the real time of day, so a pinned clock dates events too.
+        real = datetime.fromtimestamp(self._wall(), PERSONIO_TZ)
+        occurred = datetime.combine(self.clock.today(), real.timetz())
+        event = Event(
+            id=str(uuid.uuid4()),
+            company_id=self.company_id,
+            name=name,
+            occurred_at=occurred.astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            payload=payload,
+        )
+        self.dispatcher.emit(event, targets)
 
     # -- v1 rendering ----------------------------------------------------------------------
 
@@ -573,11 +873,18 @@ class SandboxState:
             emp = SandboxEmployee(new_id, values, now, now, dict.fromkeys(values, now))
             self.employees[new_id] = emp
             self._order.append(new_id)
+            self._emit("person.created", new_id)
+            self._emit("employment.created", new_id)
             return new_id
 
-    def patch_employee(self, employee_id: int, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    def patch_employee(
+        self, employee_id: int, data: Mapping[str, Any], *, touch: bool = True
+    ) -> dict[str, Any] | None:
         """Apply changes; `last_modified_at` (and per-attribute change times) move only for
-        values that really changed."""
+        values that really changed, and not at all with `touch=False` (Personio changes some
+        values, e.g. a status, without moving `last_modified_at`). A real change announces
+        `person.updated` and/or `employment.updated` unless every changed attribute is in
+        `webhook_silent_attributes`."""
         with self.lock:
             emp = self.employees.get(employee_id)
             if emp is None:
@@ -586,14 +893,20 @@ class SandboxState:
             now = self.clock.now()
             if now <= emp.last_modified_at:
                 now = emp.last_modified_at + timedelta(seconds=1)
-            changed = False
+            changed: set[str] = set()
             for key, value in coerced.items():
                 if emp.values.get(key) != value:
                     emp.values[key] = value
-                    emp.changed_at[key] = now
-                    changed = True
-            if changed:
+                    if touch:
+                        emp.changed_at[key] = now
+                    changed.add(key)
+            if changed and touch:
                 emp.last_modified_at = now
+            announced = changed - set(self.faults.webhook_silent_attributes)
+            if any(k in PERSON_KEYS or k.startswith("dynamic_") for k in announced):
+                self._emit("person.updated", employee_id)
+            if any(k not in PERSON_KEYS and not k.startswith("dynamic_") for k in announced):
+                self._emit("employment.updated", employee_id)
             return self.flat(emp)
 
     def delete_employee(self, employee_id: int) -> bool:
@@ -601,4 +914,13 @@ class SandboxState:
             if self.employees.pop(employee_id, None) is None:
                 return False
             self._order.remove(employee_id)
+            # Personio: employment.deleted also fires when the person is deleted.
+            self._emit("employment.deleted", employee_id)
+            self._emit("person.deleted", employee_id)
             return True
+
+
+def employment_id(person_id: int) -> str:
+    """The sandbox person's one employment: a uuid derived from the person id (v2 employment
+    ids are uuids), stable across resets."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"benefitsync-sandbox:employment:{person_id}"))
