@@ -51,6 +51,9 @@ def _amount_field() -> forms.DecimalField:
         decimal_places=2,
         min_value=Decimal("0.01"),
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_(
+            "Vouchers: up to 50 € a month stay tax-free; one cent more and all of it is taxable."
+        ),
     )
 
 

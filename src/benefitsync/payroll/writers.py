@@ -1,0 +1,170 @@
+"""The payroll files: CSV for German Excel and the DATEV LODAS ASCII import. Pure: a `Statement`
+in, bytes out (no ORM, no clock); golden-file tests in tests/payroll/test_writers.py.
+
+DATEV LODAS ASCII import (DATEV's "LODAS – Schnittstellenbeschreibung ASCII-Import"; fields used
+and how to import: docs/payroll.md):
+
+    [Allgemein]            target LODAS, interface version, consultant and client number, formats
+    [Satzbeschreibung]     record 10 = u_lod_bwd_buchung_standard (standard movement data):
+                           abrechnung_zeitraum, pnr, la_eigene, bs_nr, bs_wert_butab
+    [Bewegungsdaten]       10;<first day of the month>;<personnel number>;<wage type>;4;<amount>;
+
+Bearbeitungsschlüssel (bs_nr) 4 = amount in euro. LODAS reads the file in the Windows code page
+with CRLF line ends; only lines with a personnel number and a wage type can be imported, every
+other line is listed as an error comment at the top instead of being dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from django.utils.translation import gettext as _
+
+from benefitsync.lib.months import Month
+from benefitsync.payroll import labels
+from benefitsync.payroll.figures import Line
+
+
+class ProblemCode(StrEnum):
+    NO_PERSONNEL_NUMBER = "no_personnel_number"
+    NO_WAGE_TYPE = "no_wage_type"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps a line out of the LODAS import (the CSV keeps it, with an empty
+    cell). `subject`: the employee's name, or the wage type's slot ("meal:taxable")."""
+
+    code: ProblemCode
+    subject: str
+    employee_id: int | None = None
+
+    def message(self) -> str:
+        if self.code == ProblemCode.NO_PERSONNEL_NUMBER:
+            return _(
+                "%(name)s has no personnel number: their lines cannot be imported into payroll."
+            ) % {"name": self.subject}
+        kind, _sep, treatment = self.subject.partition(":")
+        return _("No wage type is set for %(slot)s.") % {"slot": labels.slot(kind, treatment)}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything one payroll file says: the company, the payroll month, its lines (the month's
+    own and the corrections of closed months), the wage types and the DATEV numbers."""
+
+    company_name: str
+    month: Month
+    lines: tuple[Line, ...]
+    wage_types: Mapping[str, str] = field(default_factory=dict, hash=False)
+    consultant_number: str = ""
+    client_number: str = ""
+
+    def wage_type(self, line: Line) -> str:
+        return str(self.wage_types.get(line.slot, "")).strip()
+
+    def problems(self) -> list[Problem]:
+        found: dict[tuple[ProblemCode, str, int | None], Problem] = {}
+        for line in self.lines:
+            if not line.personnel_number.strip():
+                problem = Problem(ProblemCode.NO_PERSONNEL_NUMBER, line.name, line.employee_id)
+                found.setdefault((problem.code, problem.subject, line.employee_id), problem)
+            if not self.wage_type(line):
+                problem = Problem(ProblemCode.NO_WAGE_TYPE, line.slot)
+                found.setdefault((problem.code, problem.subject, None), problem)
+        return list(found.values())
+
+    def importable(self, line: Line) -> bool:
+        return bool(line.personnel_number.strip() and self.wage_type(line) and line.amount)
+
+
+def decimal_comma(amount: Decimal) -> str:
+    """2 decimals with a decimal comma and no thousands separator: what German Excel and LODAS
+    read as a number ("1234,50", "-12,30")."""
+    return f"{amount:.2f}".replace(".", ",")
+
+
+def csv_bytes(statement: Statement) -> bytes:
+    """One row per employee, month, benefit and tax treatment. UTF-8 with BOM (Excel otherwise
+    guesses the Windows code page and breaks umlauts), `;`-separated, decimal comma, CRLF."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("Personnel number"),
+            _("Name"),
+            _("Payroll month"),
+            _("Benefit"),
+            _("Wage type"),
+            _("Amount (EUR)"),
+            _("Tax treatment"),
+            _("Notes"),
+            _("Corrects month"),
+        ]
+    )
+    for line in statement.lines:
+        writer.writerow(
+            [
+                line.personnel_number,
+                line.name,
+                str(statement.month),
+                labels.kind(line.kind),
+                statement.wage_type(line),
+                decimal_comma(line.amount),
+                labels.treatment(line.treatment),
+                ", ".join(labels.flag(flag) for flag in line.flags),
+                "" if line.corrects is None else str(line.corrects),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+LODAS_RECORD = "10"
+LODAS_FIELDS = "abrechnung_zeitraum#bwd;pnr#bwd;la_eigene#bwd;bs_nr#bwd;bs_wert_butab#bwd;"
+BS_AMOUNT = "4"  # Bearbeitungsschlüssel: the value is an amount in euro
+
+
+def _comment(text: str) -> str:
+    # A comment is one line; a name cannot break out of it.
+    return "* " + " ".join(text.split())
+
+
+def lodas_bytes(statement: Statement) -> bytes:
+    """The DATEV LODAS ASCII import file of the statement (see the module docstring)."""
+    period = statement.month.first_day.strftime("%d/%m/%Y")
+    out = [
+        "[Allgemein]",
+        "Ziel=LODAS",
+        "Version_SST=1.0",
+        f"BeraterNr={statement.consultant_number}",
+        f"MandantenNr={statement.client_number}",
+        "Datumsformat=TT/MM/JJJJ",
+        "Feldtrennzeichen=;",
+        "Zahlenkomma=,",
+        "Kommentarzeichen=*",
+        "",
+        _comment(f"benefitsync: {statement.company_name}, {statement.month}"),
+    ]
+    out += [_comment(problem.message()) for problem in statement.problems()]
+    out += [
+        "",
+        "[Satzbeschreibung]",
+        f"{LODAS_RECORD};u_lod_bwd_buchung_standard;{LODAS_FIELDS}",
+        "",
+        "[Bewegungsdaten]",
+    ]
+    for line in statement.lines:
+        if not statement.importable(line):
+            continue
+        out.append(
+            f"{LODAS_RECORD};{period};{line.personnel_number.strip()};"
+            f"{statement.wage_type(line)};{BS_AMOUNT};{decimal_comma(line.amount)};"
+        )
+    # LODAS reads ANSI (Windows-1252); a character it cannot hold (only possible in a comment)
+    # becomes "?" rather than failing the export.
+    return ("\r\n".join(out) + "\r\n").encode("cp1252", errors="replace")
