@@ -68,7 +68,8 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
         error = str(refused)
     if view is not None:
         document = services.statement(company, view)
-        problems = [problem.message() for problem in document.problems()]
+        lodas = bool(settings.consultant_number)
+        problems = [problem.message() for problem in document.problems(lodas=lodas)]
         for line in view.lines:
             totals[labels.treatment(line.treatment)] += line.amount
             rows.append(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,7 +33,12 @@ from benefitsync.payroll.figures import Line
 
 class ProblemCode(StrEnum):
     NO_PERSONNEL_NUMBER = "no_personnel_number"
+    NOT_A_LODAS_NUMBER = "not_a_lodas_number"
     NO_WAGE_TYPE = "no_wage_type"
+
+
+# LODAS personnel numbers are numbers of up to 5 digits.
+_LODAS_PNR = re.compile(r"^\d{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,11 @@ class Problem:
         if self.code == ProblemCode.NO_PERSONNEL_NUMBER:
             return _(
                 "%(name)s has no personnel number: their lines cannot be imported into payroll."
+            ) % {"name": self.subject}
+        if self.code == ProblemCode.NOT_A_LODAS_NUMBER:
+            return _(
+                "The personnel number of %(name)s is not a LODAS personnel number (up to 5 "
+                "digits): their lines are left out of the LODAS file."
             ) % {"name": self.subject}
         kind, _sep, treatment = self.subject.partition(":")
         return _("No wage type is set for %(slot)s.") % {"slot": labels.slot(kind, treatment)}
@@ -68,11 +79,17 @@ class Statement:
     def wage_type(self, line: Line) -> str:
         return str(self.wage_types.get(line.slot, "")).strip()
 
-    def problems(self) -> list[Problem]:
+    def problems(self, *, lodas: bool = False) -> list[Problem]:
+        """What keeps lines out of payroll: a missing personnel number or wage type; for the
+        LODAS file also a personnel number LODAS cannot hold. One problem per employee or slot."""
         found: dict[tuple[ProblemCode, str, int | None], Problem] = {}
         for line in self.lines:
-            if not line.personnel_number.strip():
+            number = line.personnel_number.strip()
+            if not number:
                 problem = Problem(ProblemCode.NO_PERSONNEL_NUMBER, line.name, line.employee_id)
+                found.setdefault((problem.code, problem.subject, line.employee_id), problem)
+            elif lodas and not _LODAS_PNR.match(number):
+                problem = Problem(ProblemCode.NOT_A_LODAS_NUMBER, line.name, line.employee_id)
                 found.setdefault((problem.code, problem.subject, line.employee_id), problem)
             if not self.wage_type(line):
                 problem = Problem(ProblemCode.NO_WAGE_TYPE, line.slot)
@@ -80,7 +97,9 @@ class Statement:
         return list(found.values())
 
     def importable(self, line: Line) -> bool:
-        return bool(line.personnel_number.strip() and self.wage_type(line) and line.amount)
+        """Whether the line can go into the LODAS file."""
+        number = line.personnel_number.strip()
+        return bool(_LODAS_PNR.match(number) and self.wage_type(line) and line.amount)
 
 
 def decimal_comma(amount: Decimal) -> str:
@@ -150,7 +169,7 @@ def lodas_bytes(statement: Statement) -> bytes:
         "",
         _comment(f"benefitsync: {statement.company_name}, {statement.month}"),
     ]
-    out += [_comment(problem.message()) for problem in statement.problems()]
+    out += [_comment(problem.message()) for problem in statement.problems(lodas=True)]
     out += [
         "",
         "[Satzbeschreibung]",

@@ -69,7 +69,8 @@ class Command(BaseCommand):
         )
         if record.problem_count:
             document = services.statement(company, services.month_view(company, month))
-            for problem in document.problems():
+            lodas = options["format"] == ExportFormat.DATEV_LODAS
+            for problem in document.problems(lodas=lodas):
                 self.stderr.write(f"ERROR: {problem.message()}")
             raise CommandError(f"{record.problem_count} problem(s): see above.")
 
