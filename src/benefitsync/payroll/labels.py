@@ -31,6 +31,12 @@ FLAG: dict[str, Promise] = {
 }
 
 
+# Shown under the amount of the benefit form (benefits.forms): the Freigrenze in one sentence.
+VOUCHER_AMOUNT_HELP = _(
+    "Vouchers: up to 50 € a month stay tax-free; one cent more and all of it is taxable."
+)
+
+
 def kind(code: str) -> str:
     return str(KIND.get(code, code))
 
