@@ -3,15 +3,18 @@
 Expected lines, worked out by hand (2026: meal 4.57 + 3.10 = 7.67 € tax-free per meal, 15 meals;
 vouchers ≤ 50 € tax-free, one cent more and all of it taxable; internet 50 € flat-taxed 25 %):
 
-| pnr  | who         | what happened in 2026-01                          | lines (wage type)                |
-| ---- | ----------- | ------------------------------------------------- | -------------------------------- |
-| 1001 | Anna Alt    | voucher 44.00                                     | 44.00 tax-free (4100)            |
-| 1002 | Bernd Berg  | voucher 60.00: over the Freigrenze                | 60.00 taxable (4101), all of it  |
-| 1003 | Clara Cord  | meal benefit 120; receipts 5.00, 7.67, 9.00, 12.50| 5.00 + 7.67 + 7.67 + 7.67 = 28.01 tax-free (4200); 9.00 - 7.67 = 1.33 and 12.50 - 7.67 = 4.83: 6.16 taxable (4201) |
-| 1004 | Dana Dorn   | internet benefit 70; approved 40.00 + 25.00, one rejected (30.00), one undecided (10.00) | 65.00 paid: 50.00 flat 25 % (4300), 15.00 taxable (4301) |
-| 1005 | Emil Eck    | job ticket 58.00                                  | 58.00 tax-free (4400)            |
-| 1006 | Frida Fern  | left: last working month 2025-12; a voucher chosen for 2026-01 and an internet receipt of 2026-01 approved | nothing |
-| —    | Gustav Gans | no personnel number; voucher 30.00                | 30.00 tax-free (4100) in the CSV with an empty personnel number; an error, not in LODAS |
+- 1001 Anna Alt: voucher 44.00 → 44.00 tax-free (4100).
+- 1002 Bernd Berg: voucher 60.00, over the Freigrenze → 60.00 taxable (4101), all of it.
+- 1003 Clara Cord: meal benefit 120; receipts 5.00, 7.67, 9.00, 12.50 →
+  tax-free 5.00 + 7.67 + 7.67 + 7.67 = 28.01 (4200);
+  taxable (9.00 - 7.67) + (12.50 - 7.67) = 1.33 + 4.83 = 6.16 (4201).
+- 1004 Dana Dorn: internet benefit 70; approved 40.00 + 25.00 = 65.00 (one rejected 30.00 and
+  one undecided 10.00 do not count) → 50.00 flat-taxed 25 % (4300), 15.00 taxable (4301).
+- 1005 Emil Eck: job ticket 58.00 → 58.00 tax-free (4400), certified on the wage tax statement.
+- 1006 Frida Fern: left, last working month 2025-12; a voucher chosen for 2026-01 and an
+  internet receipt of 2026-01 approved → nothing.
+- Gustav Gans: no personnel number; voucher 30.00 → 30.00 tax-free (4100) in the CSV with an
+  empty personnel number, listed as an error, and not in the LODAS file.
 """
 
 from __future__ import annotations
