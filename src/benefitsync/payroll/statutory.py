@@ -11,15 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from benefitsync.lib.months import Month
 
 
 @dataclass(frozen=True)
 class Value:
-    """One statutory number and the rule it comes from."""
+    """One statutory number, the rule it comes from (a German citation, the same in every
+    language) and a note on what it means (translated)."""
 
     amount: Decimal
     source: str
+    note: Promise | str = ""
 
 
 @dataclass(frozen=True)
@@ -55,42 +60,40 @@ class YearValues:
         ]
 
 
-_NON_CASH = "§ 8 Abs. 2 Satz 11 EStG (Sachbezugsfreigrenze, 50 € since 2022)"
-_TOP_UP = "R 8.1 Abs. 7 Nr. 4 Buchst. a LStR (meal value + up to 3.10 € per meal)"
-_MEALS = (
-    "SPEC §6a: at most 15 meals a month (the portal's cap; the law allows one meal per working "
-    "day, R 8.1 Abs. 7 Nr. 4 LStR)"
-)
-_INTERNET = "R 40.2 Abs. 5 Satz 7 LStR (up to 50 € a month without proof of the costs)"
-_FLAT = "§ 40 Abs. 2 Satz 1 Nr. 5 EStG (flat-rate wage tax 25 % on internet allowances)"
-# The job ticket has no amount limit; its rule is named on the lines it marks.
-JOB_TICKET_SOURCE = (
-    "§ 3 Nr. 15 EStG (tax-free job ticket; certified on the wage tax statement, "
-    "§ 41b Abs. 1 Satz 2 Nr. 6 EStG)"
-)
+_NON_CASH = "§ 8 Abs. 2 Satz 11 EStG"
+_NON_CASH_NOTE = _("Freigrenze for non-cash benefits: one cent over and all of it is taxable")
+_MEAL_VALUE = "§ 2 Abs. 1 Satz 2 Nr. 2, Abs. 6 Satz 1 SvEV"
+_TOP_UP = "R 8.1 Abs. 7 Nr. 4 Buchst. a LStR"
+_TOP_UP_NOTE = _("tax-free per meal: the meal value plus at most 3.10 €")
+_MEALS = "R 8.1 Abs. 7 Nr. 4 LStR; SPEC §6a"
+_MEALS_NOTE = _("one meal per working day; the portal counts at most 15 a month")
+_INTERNET = "R 40.2 Abs. 5 Satz 7 LStR"
+_INTERNET_NOTE = _("internet allowance without proof of the costs, per month")
+_FLAT = "§ 40 Abs. 2 Satz 1 Nr. 5 EStG"
+_FLAT_NOTE = _("flat-rate wage tax on the internet allowance, paid by the employer")
+# The job ticket has no amount limit; its rule is named in the docs and on the lines it marks.
+JOB_TICKET_SOURCE = "§ 3 Nr. 15 EStG; § 41b Abs. 1 Satz 2 Nr. 6 EStG"
 
 TABLES: dict[int, YearValues] = {
     2025: YearValues(
         year=2025,
-        non_cash_limit=Value(Decimal("50.00"), _NON_CASH),
-        meal_value=Value(
-            Decimal("4.40"), "§ 2 Abs. 1 Satz 2 Nr. 2 SvEV, as of 1 January 2025 (lunch)"
-        ),
-        meal_top_up=Value(Decimal("3.10"), _TOP_UP),
-        meals_per_month=Value(Decimal("15"), _MEALS),
-        internet_limit=Value(Decimal("50.00"), _INTERNET),
-        internet_flat_rate=Value(Decimal("0.25"), _FLAT),
+        non_cash_limit=Value(Decimal("50.00"), _NON_CASH, _NON_CASH_NOTE),
+        # Lunch: 132 € a month (SvEV as amended for 2025), a thirtieth per day = 4.40 €.
+        meal_value=Value(Decimal("4.40"), _MEAL_VALUE, _("lunch: 132 € a month ÷ 30")),
+        meal_top_up=Value(Decimal("3.10"), _TOP_UP, _TOP_UP_NOTE),
+        meals_per_month=Value(Decimal("15"), _MEALS, _MEALS_NOTE),
+        internet_limit=Value(Decimal("50.00"), _INTERNET, _INTERNET_NOTE),
+        internet_flat_rate=Value(Decimal("0.25"), _FLAT, _FLAT_NOTE),
     ),
     2026: YearValues(
         year=2026,
-        non_cash_limit=Value(Decimal("50.00"), _NON_CASH),
-        meal_value=Value(
-            Decimal("4.57"), "§ 2 Abs. 1 Satz 2 Nr. 2 SvEV, as of 1 January 2026 (lunch)"
-        ),
-        meal_top_up=Value(Decimal("3.10"), _TOP_UP),
-        meals_per_month=Value(Decimal("15"), _MEALS),
-        internet_limit=Value(Decimal("50.00"), _INTERNET),
-        internet_flat_rate=Value(Decimal("0.25"), _FLAT),
+        non_cash_limit=Value(Decimal("50.00"), _NON_CASH, _NON_CASH_NOTE),
+        # Lunch: 137 € a month (SvEV as amended for 2026), a thirtieth per day = 4.5667 → 4.57 €.
+        meal_value=Value(Decimal("4.57"), _MEAL_VALUE, _("lunch: 137 € a month ÷ 30")),
+        meal_top_up=Value(Decimal("3.10"), _TOP_UP, _TOP_UP_NOTE),
+        meals_per_month=Value(Decimal("15"), _MEALS, _MEALS_NOTE),
+        internet_limit=Value(Decimal("50.00"), _INTERNET, _INTERNET_NOTE),
+        internet_flat_rate=Value(Decimal("0.25"), _FLAT, _FLAT_NOTE),
     ),
 }
 
