@@ -78,8 +78,13 @@ def test_the_lodas_file_has_the_sections_datev_reads(scenario: Scenario) -> None
     text = content.decode("cp1252")
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
     lines = text.split("\r\n")
-    assert lines[:5] == ["[Allgemein]", "Ziel=LODAS", "Version_SST=1.0", "BeraterNr=1234567",
-                         "MandantenNr=12345"]  # fmt: skip
+    assert lines[:5] == [
+        "[Allgemein]",
+        "Ziel=LODAS",
+        "Version_SST=1.0",
+        "BeraterNr=1234567",
+        "MandantenNr=12345",
+    ]
     assert lines.index("[Satzbeschreibung]") < lines.index("[Bewegungsdaten]")
     movements = lines[lines.index("[Bewegungsdaten]") + 1 : -1]
     # 1001 44.00, 1002 60.00, 1003 28.01 + 6.16, 1004 50.00 + 15.00, 1005 58.00: 7 lines;

@@ -21,7 +21,7 @@ from faker import Faker
 from benefitsync.accounts.models import User
 from benefitsync.benefits import receipts, vouchers
 from benefitsync.benefits import services as benefit_services
-from benefitsync.benefits.models import BenefitType, EmployeeBenefit
+from benefitsync.benefits.models import BenefitType, EmployeeBenefit, Receipt
 from benefitsync.companies.models import Company, Membership
 from benefitsync.employees import services as employee_services
 from benefitsync.employees.models import Employee
@@ -166,7 +166,7 @@ def _payroll(company: Company, today: dt.date) -> None:
             acting_user=None,
             today=today,
         )
-    late: receipts.Receipt | None = None
+    late: Receipt | None = None
     for month in (last_month, this_month):
         # Each month as it was lived: choices and receipts on a day of that month.
         day = min(today, month.first_day + dt.timedelta(days=9))
@@ -182,7 +182,7 @@ def _payroll(company: Company, today: dt.date) -> None:
 
 def _employee_month(
     employee: Employee, month: Month, day: dt.date, rng: random.Random, *, keep_one: bool
-) -> receipts.Receipt | None:
+) -> Receipt | None:
     """Choose the voucher and submit and decide receipts of one employee for one month. With
     `keep_one`, the first internet receipt is left undecided and returned (it is approved after
     the month is closed: a correction line in the next month)."""
