@@ -7,6 +7,7 @@ changes)."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ def test_hr_admin_downloads_and_closes_the_payroll_month(
         page.click("button:has-text('Download file')")
     download = info.value
     assert download.suggested_filename == "payroll-alpha-2026-01-benefits.csv"
-    content = open(download.path(), "rb").read()  # noqa: PTH123  (Playwright hands out a str)
+    content = Path(download.path()).read_bytes()
     assert content.startswith(b"\xef\xbb\xbfPersonnel number;")
     export = PayrollExport.objects.get()
     assert export.checksum == hashlib.sha256(content).hexdigest()
@@ -65,7 +66,7 @@ def test_hr_admin_downloads_and_closes_the_payroll_month(
     assert ClosedMonth.objects.filter(company=company).count() == 1
     with page.expect_download() as again:
         page.click("a:has-text('Download again')")
-    assert open(again.value.path(), "rb").read() == content  # noqa: PTH123
+    assert Path(again.value.path()).read_bytes() == content
 
 
 def test_the_payroll_page_in_german_on_a_phone(
