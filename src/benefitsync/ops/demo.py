@@ -175,7 +175,10 @@ def _payroll(company: Company, today: dt.date) -> None:
             late = _employee_month(employee, month, day, rng, keep_one=keep) or late
         vouchers.issue_due_vouchers(company, today=day)
         if month == last_month:
-            payroll_services.do_close_month(company, month, today=today, acting_user=None)
+            try:
+                payroll_services.do_close_month(company, month, today=today, acting_user=None)
+            except payroll_services.PayrollRefused:
+                return  # a year without statutory values yet: the page says so
     if late is not None:
         receipts.do_decide_receipt(late, approve=True, acting_user=None)
 
