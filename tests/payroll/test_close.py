@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from benefitsync.audit.models import AuditEvent
-from benefitsync.benefits.models import Receipt, ReceiptStatus
+from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
 from benefitsync.benefits.receipts import do_decide_receipt
 from benefitsync.employees.services import do_delete_employee, do_mark_leaving, do_terminate_now
 from benefitsync.lib.months import Month
@@ -170,3 +170,57 @@ def test_receipts_count_only_while_their_benefit_is_active(scenario: Scenario) -
     lines = services.month_view(scenario.company, JAN).lines
     assert all(line.employee_id != frida.pk for line in lines)
     assert Decimal("30.00") not in {line.amount for line in lines if line.kind == "internet"}
+
+
+# --- only changed closed months are recomputed -------------------------------------------------
+
+
+@pytest.fixture
+def recomputed(monkeypatch: pytest.MonkeyPatch) -> list[Month]:
+    """The months whose figures are worked out again (a spy around the real function)."""
+    months: list[Month] = []
+    real = services.current_lines
+
+    def spy(company: object, month: Month) -> list[Line]:
+        months.append(month)
+        return real(company, month)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "current_lines", spy)
+    return months
+
+
+def test_unchanged_closed_months_are_not_recomputed(
+    scenario: Scenario, recomputed: list[Month]
+) -> None:
+    close(scenario, JAN, CUTOFF_JAN)
+    close(scenario, FEB, dt.date(2026, 2, 20))
+    recomputed.clear()
+    assert services.month_view(scenario.company, MAR).lines == []
+    assert recomputed == [MAR]  # January and February: fingerprints unchanged
+
+
+def test_a_booked_correction_makes_its_month_quiet_again(
+    scenario: Scenario, recomputed: list[Month]
+) -> None:
+    close(scenario, JAN, CUTOFF_JAN)
+    do_decide_receipt(
+        Receipt.objects.get(status=ReceiptStatus.SUBMITTED), approve=True, acting_user=None
+    )
+    close(scenario, FEB, dt.date(2026, 2, 20))  # books January's +5.00
+    recomputed.clear()
+    services.month_view(scenario.company, MAR)
+    assert recomputed == [MAR]
+
+
+def test_changes_that_cancel_out_in_the_sum_are_still_found(scenario: Scenario) -> None:
+    close(scenario, JAN, CUTOFF_JAN)
+    anna, bernd = scenario.people["anna"], scenario.people["bernd"]
+    # The two vouchers swap amounts: the month's total (104.00) and count stay the same.
+    VoucherSelection.objects.filter(employee=anna, month=JAN.first_day).update(amount=60)
+    VoucherSelection.objects.filter(employee=bernd, month=JAN.first_day).update(amount=44)
+    assert sorted(rows(services.month_view(scenario.company, FEB).lines)) == [
+        ("1001", "voucher", "tax_free", "-44.00", "2026-01"),
+        ("1001", "voucher", "taxable", "60.00", "2026-01"),
+        ("1002", "voucher", "tax_free", "44.00", "2026-01"),
+        ("1002", "voucher", "taxable", "-60.00", "2026-01"),
+    ]

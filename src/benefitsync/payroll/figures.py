@@ -163,8 +163,7 @@ def sort_key(line: Line) -> tuple[Any, ...]:
         line.name,
         line.employee_id,
         _ORDER.get((line.kind, line.treatment), len(_ORDER)),
-        line.corrects is not None,
-        line.corrects or Month(1, 1),
+        "" if line.corrects is None else str(line.corrects),
     )
 
 

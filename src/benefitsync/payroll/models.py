@@ -60,6 +60,10 @@ class ClosedMonth(models.Model):
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
     month = models.DateField(_("month"))
     lines = models.JSONField(default=list)
+    # A fingerprint of the month's inputs when its figures were last booked (at the close, or
+    # when a later close took in its corrections); see `services.inputs_fingerprint`. Only a
+    # changed fingerprint makes the month be recomputed for corrections. Null: always recompute.
+    inputs = models.JSONField(null=True, blank=True)
     closed_at = models.DateTimeField(auto_now_add=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

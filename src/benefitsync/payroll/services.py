@@ -11,12 +11,12 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -135,21 +135,81 @@ def first_open_month(closed: list[ClosedMonth]) -> Month | None:
     return closed[-1].as_month.next() if closed else None
 
 
-def pending_corrections(company: Company, closed: list[ClosedMonth]) -> list[Line]:
-    """Correction lines for every closed month whose figures changed since they were booked."""
+def inputs_fingerprint(company: Company, month: Month) -> list[str]:
+    """Aggregates over everything `collect` reads for `month`: counts, sums of ids and of
+    amounts weighted by id, of the benefits active in the month, the month's voucher choices and
+    approved receipts, and the employees (all, and those whose last working month lies before).
+
+    Equal fingerprints mean unchanged inputs: every change the portal can make to them (a
+    receipt approved, a benefit ended or its amount changed, a voucher changed, a leaving, a
+    deletion) changes a count or a weighted sum, and two changes that cancel out in both would
+    have to happen together. Four aggregate queries, instead of recomputing the month.
+    """
+    first = month.first_day
+
+    def weighted(amount: str) -> Sum:
+        return Sum(F(amount) * F("id"), output_field=FloatField())
+
+    benefits = _active_benefits(company, month).aggregate(
+        n=Count("id"), ids=Sum("id"), w=weighted("monthly_amount")
+    )
+    vouchers = VoucherSelection.objects.filter(company=company, month=first).aggregate(
+        n=Count("id"),
+        ids=Sum("id"),
+        w=weighted("amount"),
+        b=Sum(F("benefit_id") * F("id")),
+    )
+    receipts = Receipt.objects.filter(
+        company=company, month=first, status=ReceiptStatus.APPROVED
+    ).aggregate(n=Count("id"), ids=Sum("id"), w=weighted("amount"))
+    gone = Q(last_working_month__lt=first)
+    employees = Employee.objects.filter(company=company).aggregate(
+        n=Count("id"),
+        ids=Sum("id"),
+        left=Count("id", filter=gone),
+        left_ids=Sum("id", filter=gone),
+    )
+    return [
+        str(value)
+        for group in (benefits, vouchers, receipts, employees)
+        for _key, value in sorted(group.items())
+    ]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Corrections of closed months, and the fingerprint of each closed month's inputs taken
+    before it was recomputed (stored by the close that books the corrections)."""
+
+    lines: list[Line]
+    fingerprints: dict[int, list[str]]
+
+
+def pending_corrections(company: Company, closed: list[ClosedMonth]) -> Pending:
+    """Correction lines for every closed month whose inputs changed since it was last booked.
+
+    Each closed month's fingerprint is taken *before* it is recomputed: a change that lands in
+    between is caught next time rather than hidden by a newer fingerprint."""
     booked: dict[Month, list[Line]] = defaultdict(list)
     for record in closed:
         for data in record.lines:
             line = Line.from_json(data)
             booked[line.corrects or record.as_month].append(line)
-    present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
+    present: set[int] | None = None
     result: list[Line] = []
+    fingerprints: dict[int, list[str]] = {}
     for record in closed:
         month = record.as_month
+        fingerprint = inputs_fingerprint(company, month)
+        fingerprints[record.pk] = fingerprint
+        if record.inputs == fingerprint:
+            continue
+        if present is None:
+            present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
         result += figures.corrections(
             month, now=current_lines(company, month), booked=booked[month], present=present
         )
-    return result
+    return Pending(result, fingerprints)
 
 
 @dataclass(frozen=True)
@@ -160,6 +220,8 @@ class MonthView:
     lines: list[Line]
     closed: ClosedMonth | None
     takes_corrections: bool
+    # The closed months' input fingerprints taken for the corrections (first open month only).
+    fingerprints: dict[int, list[str]] = field(default_factory=dict)
 
 
 def month_view(company: Company, month: Month) -> MonthView:
@@ -172,10 +234,12 @@ def month_view(company: Company, month: Month) -> MonthView:
         lines = [Line.from_json(data) for data in frozen.lines]
         return MonthView(month, lines, frozen, takes_corrections=False)
     lines = current_lines(company, month)
-    takes = first_open_month(closed) == month
-    if takes:
-        lines += pending_corrections(company, closed)
-    return MonthView(month, sorted(lines, key=figures.sort_key), None, takes)
+    if first_open_month(closed) != month:
+        return MonthView(month, lines, None, takes_corrections=False)
+    pending = pending_corrections(company, closed)
+    if pending.lines:
+        lines = sorted([*lines, *pending.lines], key=figures.sort_key)
+    return MonthView(month, lines, None, True, pending.fingerprints)
 
 
 def statement(company: Company, view: MonthView) -> Statement:
@@ -230,13 +294,20 @@ def do_close_month(
     refusal = close_refusal(company, month, today=today, settings=settings)
     if refusal:
         raise PayrollRefused(refusal)
+    # Fingerprint first, figures second: a change landing in between makes the next look differ.
+    inputs = inputs_fingerprint(company, month)
     view = month_view(company, month)
     record = ClosedMonth.objects.create(
         company=company,
         month=month.first_day,
         lines=[line.to_json() for line in view.lines],
+        inputs=inputs,
         closed_by=acting_user,
     )
+    # The corrections of earlier months are booked now: their inputs as recomputed are the new
+    # reference, so an unchanged month is not recomputed again.
+    for pk, fingerprint in view.fingerprints.items():
+        ClosedMonth.objects.filter(pk=pk).update(inputs=fingerprint)
     audit.record(
         "payroll.close",
         company=company,
