@@ -138,7 +138,9 @@ def main() -> None:
         return result
 
     first = months[0]
-    view = timed(f"month's figures, open month ({first})", lambda: services.month_view(company, first))
+    view = timed(
+        f"month's figures, open month ({first})", lambda: services.month_view(company, first)
+    )
     print(f"  lines: {len(view.lines)}")
     timed("CSV file (figures + render + record)", lambda: services.do_export(
         company, first, ExportFormat.CSV, acting_user=None))  # fmt: skip

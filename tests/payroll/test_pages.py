@@ -197,3 +197,17 @@ def test_a_meal_allowance_over_50_euro_gets_no_voucher_warning(
         follow=True,
     )
     assert "message-warning" not in response.content.decode()
+
+
+def test_a_long_month_shows_its_first_lines_and_the_totals_of_all(
+    scenario: Scenario, hr_a: User, client_for: ClientFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benefitsync.payroll import views
+
+    monkeypatch.setattr(views, "PAGE_ROWS", 3)
+    html = client_for(hr_a).get(url("overview", scenario.company) + "?month=2026-01").content
+    text = html.decode()
+    assert "5 more lines are in the file." in text  # 8 lines, 3 shown
+    assert "Emil Eck" not in text
+    # All 8 lines in the totals: tax-free 44.00 + 28.01 + 58.00 + 30.00 = 160.01.
+    assert "160.01 €" in text

@@ -104,7 +104,9 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
     ):
         receipts[employee_id].append(ApprovedReceipt(kind, amount))
     ids = set(vouchers) | set(receipts)
-    people = Employee.objects.filter(company=company, pk__in=ids).values_list(
+    # The whole company rather than `pk__in=ids`: a list of 100,000 ids would exceed SQLite's
+    # limit on query parameters, and most employees of the month are in it anyway.
+    people = Employee.objects.filter(company=company).values_list(
         "pk", "personnel_number", "first_name", "last_name", "last_working_month"
     )
     return [
@@ -117,7 +119,8 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
             monthly_amounts=monthly.get(pk, {}),
             last_month=None if lwm is None else Month.of(lwm),
         )
-        for pk, number, first, last, lwm in people
+        for pk, number, first, last, lwm in people.iterator(chunk_size=5000)
+        if pk in ids
     ]
 
 

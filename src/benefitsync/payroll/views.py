@@ -26,6 +26,12 @@ from benefitsync.payroll.models import ExportFormat, PayrollExport
 from benefitsync.payroll.statutory import NoStatutoryValues, values_for
 
 
+# A large company's month has tens of thousands of lines: the page shows the first ones and the
+# totals of all; the file has every line.
+PAGE_ROWS = 500
+PAGE_PROBLEMS = 50
+
+
 def _overview(company: Company, month: Month | None = None) -> HttpResponse:
     url = reverse("payroll:overview", kwargs={"slug": company.slug})
     return redirect(f"{url}?month={month}" if month else url)
@@ -70,8 +76,10 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
         document = services.statement(company, view)
         lodas = bool(settings.consultant_number)
         problems = [problem.message() for problem in document.problems(lodas=lodas)]
-        for line in view.lines:
+        for index, line in enumerate(view.lines):
             totals[labels.treatment(line.treatment)] += line.amount
+            if index >= PAGE_ROWS:
+                continue
             rows.append(
                 {
                     "line": line,
@@ -95,7 +103,9 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
             "view": view,
             "rows": rows,
             "totals": sorted(totals.items()),
-            "problems": problems,
+            "problems": problems[:PAGE_PROBLEMS],
+            "more_problems": max(0, len(problems) - PAGE_PROBLEMS),
+            "more_rows": max(0, len(view.lines) - PAGE_ROWS) if view else 0,
             "error": error,
             "settings": settings,
             "close_refusal": services.close_refusal(company, month, today=today, settings=settings)
