@@ -25,7 +25,6 @@ from benefitsync.payroll.forms import ExportForm, MonthForm, PayrollSettingsForm
 from benefitsync.payroll.models import ExportFormat, PayrollExport
 from benefitsync.payroll.statutory import NoStatutoryValues, values_for
 
-
 # A large company's month has tens of thousands of lines: the page shows the first ones and the
 # totals of all; the file has every line.
 PAGE_ROWS = 500
