@@ -108,6 +108,15 @@ def decimal_comma(amount: Decimal) -> str:
     return f"{amount:.2f}".replace(".", ",")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """A text from elsewhere (a name from Personio) that Excel would run as a formula
+    ("=HYPERLINK(…)") is kept as text by a leading apostrophe (OWASP: CSV injection)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_bytes(statement: Statement) -> bytes:
     """One row per employee, month, benefit and tax treatment. UTF-8 with BOM (Excel otherwise
     guesses the Windows code page and breaks umlauts), `;`-separated, decimal comma, CRLF."""
@@ -129,8 +138,8 @@ def csv_bytes(statement: Statement) -> bytes:
     for line in statement.lines:
         writer.writerow(
             [
-                line.personnel_number,
-                line.name,
+                _text_cell(line.personnel_number),
+                _text_cell(line.name),
                 str(statement.month),
                 labels.kind(line.kind),
                 statement.wage_type(line),
