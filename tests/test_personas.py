@@ -37,6 +37,7 @@ from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.models import SyncRun
 from benefitsync.invitations.models import Invitation, OutboundEmail
 from benefitsync.lib.months import Month
+from benefitsync.payroll.models import PayrollExport
 from tests.conftest import ClientFor
 from tests.factories import make_benefit, make_employee
 
@@ -66,6 +67,7 @@ class World:
     run: SyncRun
     invitation: Invitation
     email: OutboundEmail
+    payroll_export: PayrollExport
     objects: dict[type[Model], Model] = field(default_factory=dict)
 
 
@@ -109,6 +111,14 @@ def build_world(
         company=company_a, key="test:1", to="otto@alpha.example", subject="Hi", body="Hello"
     )
     event = audit.record("test.event", company=company_a, actor=None, target="x")
+    payroll_export = PayrollExport.objects.create(
+        company=company_a,
+        month=month,
+        format="csv",
+        filename="payroll-alpha-2024-03-benefits.csv",
+        content=b"\xef\xbb\xbfPersonnel number",
+        checksum="0" * 64,
+    )
     world = World(
         users={ANON: None, HR_A: hr_a, HR_B: hr_b, EMP_A: employee_a, SUPPORT: support},
         company_a=company_a,
@@ -121,6 +131,7 @@ def build_world(
         run=run,
         invitation=invitation,
         email=email,
+        payroll_export=payroll_export,
     )
     for obj in (company_a, hr_a, other, benefit, voucher, receipt, run, invitation, email, event):
         world.objects[type(obj)] = obj
@@ -174,6 +185,7 @@ PK_OF: dict[str, Callable[[World], Model]] = {
     "personio": lambda w: w.run,
     "employee_area": lambda w: w.voucher,
     "support": lambda w: w.company_a,
+    "payroll": lambda w: w.payroll_export,
 }
 
 
@@ -312,6 +324,11 @@ TABLE: dict[str, Row] = {
     "benefits:add": company_page(),
     "benefits:edit": company_page(),
     "benefits:end": company_page(),
+    "payroll:overview": get_only_company_page(),
+    "payroll:export": post_only_company_action(),
+    "payroll:download": get_only_company_page(),
+    "payroll:close": post_only_company_action(),
+    "payroll:settings": company_page(),
     "personio:integration": get_only_company_page(),
     "personio:connect": post_only_company_action(),
     "personio:auto_invite": post_only_company_action(),

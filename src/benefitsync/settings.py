@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "benefitsync.audit",
     "benefitsync.employees",
     "benefitsync.benefits",
+    "benefitsync.payroll",
     "benefitsync.invitations",
     "benefitsync.integrations.personio",
     "benefitsync.support",  # no models: its templates/ are found through APP_DIRS

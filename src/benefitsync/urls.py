@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("c/<slug:slug>/employees/", include("benefitsync.employees.urls")),
     path("c/<slug:slug>/employees/", include("benefitsync.employees.urls_actions")),
     path("c/<slug:slug>/benefits/", include("benefitsync.benefits.urls")),
+    path("c/<slug:slug>/payroll/", include("benefitsync.payroll.urls")),
     path("c/<slug:slug>/personio/", include("benefitsync.integrations.personio.urls")),
     path("me/", include("benefitsync.employee_area.urls")),
     path("api/", api.urls),

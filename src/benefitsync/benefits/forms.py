@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from benefitsync.benefits.models import BenefitType
 from benefitsync.lib.months import Month
+from benefitsync.payroll.labels import VOUCHER_AMOUNT_HELP
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
@@ -51,6 +52,7 @@ def _amount_field() -> forms.DecimalField:
         decimal_places=2,
         min_value=Decimal("0.01"),
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=VOUCHER_AMOUNT_HELP,
     )
 
 

@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 
 from benefitsync.benefits import services
 from benefitsync.benefits.forms import BenefitChangeForm, BenefitEndForm, BenefitForm
-from benefitsync.benefits.models import EmployeeBenefit
+from benefitsync.benefits.models import BenefitType, EmployeeBenefit
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.lib.months import Month
+from benefitsync.payroll.services import voucher_limit_warning
 
 
 def _to_employee(company: Company, employee: Employee) -> HttpResponse:
@@ -41,6 +42,17 @@ def _company_benefit(company: Company, pk: int) -> EmployeeBenefit:
     return get_object_or_404(
         EmployeeBenefit.objects.select_related("employee"), company=company, pk=pk
     )
+
+
+def _warn_about_voucher_limit(request: HttpRequest, benefit: EmployeeBenefit) -> None:
+    """Vouchers over the monthly Freigrenze are allowed, but all of it becomes taxable: say so
+    (a warning, never a refusal) for the benefit's first month still to come."""
+    if benefit.kind != BenefitType.VOUCHER:
+        return
+    month = max(Month.of(benefit.start_month), Month.of(company_today(benefit.employee.company)))
+    warning = voucher_limit_warning(benefit.employee, month)
+    if warning:
+        messages.warning(request, warning)
 
 
 @login_required
@@ -71,6 +83,7 @@ def benefit_add(request: HttpRequest, slug: str, employee_id: int) -> HttpRespon
             messages.error(request, str(refused))
         else:
             messages.success(request, _("%(benefit)s was added.") % {"benefit": benefit})
+            _warn_about_voucher_limit(request, benefit)
         return _to_employee(company, employee)
     return render(
         request,
@@ -97,7 +110,7 @@ def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.do_change_benefit(
+            benefit = services.do_change_benefit(
                 benefit,
                 monthly_amount=data["monthly_amount"],
                 start_month=data["start_month"],
@@ -109,6 +122,7 @@ def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.error(request, str(refused))
         else:
             messages.success(request, _("The benefit was changed."))
+            _warn_about_voucher_limit(request, benefit)
         return _to_employee(company, employee)
     return render(
         request,
