@@ -20,6 +20,7 @@ from ninja.files import UploadedFile
 from ninja.security import django_auth
 from pydantic import Field
 
+from benefitsync.accounts import access
 from benefitsync.benefits.models import EmployeeBenefit, Receipt, VoucherSelection
 from benefitsync.benefits.receipts import do_submit_receipt
 from benefitsync.benefits.vouchers import (
@@ -28,7 +29,6 @@ from benefitsync.benefits.vouchers import (
     do_select_voucher,
     provider_name,
 )
-from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.lib.months import Month
 
@@ -101,17 +101,6 @@ def refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=403)
 
 
-def _me(request: HttpRequest) -> Employee:
-    employee = (
-        Employee.objects.select_related("company").filter(user_id=request.user.pk).first()
-        if request.user.is_authenticated
-        else None
-    )
-    if employee is None:
-        raise HttpError(404, "Not an employee")
-    return employee
-
-
 def _voucher(selection: VoucherSelection) -> VoucherOut:
     return VoucherOut(
         id=selection.pk,
@@ -141,8 +130,9 @@ AUTH_ERRORS = {401: Error, 404: Error}
 
 
 @api.get("/me", response={200: MeOut, **AUTH_ERRORS}, tags=["me"])
+@access.employee("GET")
 def me(request: HttpRequest) -> MeOut:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return MeOut(
         first_name=employee.first_name,
         company=employee.company.name,
@@ -153,8 +143,9 @@ def me(request: HttpRequest) -> MeOut:
 
 
 @api.get("/me/benefits", response={200: list[BenefitOut], **AUTH_ERRORS}, tags=["benefits"])
+@access.employee("GET")
 def my_benefits(request: HttpRequest) -> list[BenefitOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     current = Month.of(company_today(employee.company))
     return [
         BenefitOut(
@@ -171,13 +162,15 @@ def my_benefits(request: HttpRequest) -> list[BenefitOut]:
 
 
 @api.get("/voucher-providers", response={200: list[ProviderOut], 401: Error}, tags=["vouchers"])
+@access.logged_in("GET")
 def voucher_providers(request: HttpRequest) -> list[ProviderOut]:
     return [ProviderOut(key=k, name=v) for k, v in VOUCHER_PROVIDERS.items()]
 
 
 @api.get("/me/vouchers", response={200: list[VoucherOut], **AUTH_ERRORS}, tags=["vouchers"])
+@access.employee("GET")
 def my_vouchers(request: HttpRequest) -> list[VoucherOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return [_voucher(s) for s in VoucherSelection.objects.filter(employee=employee)]
 
 
@@ -186,9 +179,10 @@ def my_vouchers(request: HttpRequest) -> list[VoucherOut]:
     response={201: VoucherOut, 403: Error, **AUTH_ERRORS},
     tags=["vouchers"],
 )
+@access.employee("POST")
 def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int, VoucherOut]:
     """Select (or change, until issued) the voucher of a month."""
-    employee = _me(request)
+    employee = access.employee_of(request)
     selection = do_select_voucher(
         employee,
         month=Month.parse(payload.month),
@@ -204,8 +198,9 @@ def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int,
     response={200: VoucherOut, 403: Error, **AUTH_ERRORS},
     tags=["vouchers"],
 )
+@access.employee("POST")
 def redeem_voucher(request: HttpRequest, voucher_id: int) -> VoucherOut:
-    employee = _me(request)
+    employee = access.employee_of(request)
     selection = get_object_or_404(VoucherSelection, pk=voucher_id, employee=employee)
     selection = do_redeem_voucher(
         selection, today=company_today(employee.company), acting_user=employee.user
@@ -214,8 +209,9 @@ def redeem_voucher(request: HttpRequest, voucher_id: int) -> VoucherOut:
 
 
 @api.get("/me/receipts", response={200: list[ReceiptOut], **AUTH_ERRORS}, tags=["receipts"])
+@access.employee("GET")
 def my_receipts(request: HttpRequest) -> list[ReceiptOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return [
         _receipt(r) for r in Receipt.objects.filter(employee=employee).select_related("benefit")
     ]
@@ -226,6 +222,7 @@ def my_receipts(request: HttpRequest) -> list[ReceiptOut]:
     response={201: ReceiptOut, 403: Error, **AUTH_ERRORS},
     tags=["receipts"],
 )
+@access.employee("POST")
 def submit_receipt(
     request: HttpRequest,
     benefit_id: Form[int],
@@ -234,7 +231,7 @@ def submit_receipt(
     file: File[UploadedFile],
 ) -> tuple[int, ReceiptOut]:
     """Upload a receipt (PDF, JPEG or PNG) for a reimbursement benefit."""
-    employee = _me(request)
+    employee = access.employee_of(request)
     benefit = EmployeeBenefit.objects.filter(pk=benefit_id, employee=employee).first()
     if benefit is None:
         raise HttpError(404, "No such benefit")

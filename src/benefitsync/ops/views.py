@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
+from benefitsync.accounts import access
 from benefitsync.ops import heartbeat, metrics
 
 
@@ -62,8 +62,8 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     return healthy, body
 
 
+@access.public("GET")
 @never_cache
-@require_GET
 def health(request: HttpRequest) -> JsonResponse:
     healthy, body = health_report()
     return JsonResponse(body, status=200 if healthy else 503)
@@ -78,8 +78,8 @@ def _authorized(request: HttpRequest) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
 
 
+@access.public("GET")
 @never_cache
-@require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _authorized(request):
         response = HttpResponse("A valid bearer token is required.\n", status=401)
