@@ -197,6 +197,8 @@ def url_for(name: str, keys: list[str], world: World, *, slug: str) -> str:
             kwargs["object_id"] = world.company_a.pk
         elif key == "app_label":
             kwargs[key] = "employees"
+        elif key == "uidb64":
+            kwargs[key] = "MQ"
         elif key == "token":
             kwargs[key] = "not-a-valid-token"
         elif key == "voucher_id":
@@ -297,6 +299,15 @@ TABLE: dict[str, Row] = {
     "accounts:logout": Row(
         dict.fromkeys(PERSONAS, 405), {ANON: LOGIN, HR_B: LOGIN, EMP_A: LOGIN, SUPPORT: LOGIN}
     ),
+    # Password reset: open to anyone (an unknown link shows its own page); change: logged in.
+    "accounts:password_reset": row(200, 200, 200, 200, 200),
+    "accounts:password_reset_done": Row(dict.fromkeys(PERSONAS, 200), dict.fromkeys(PERSONAS, 405)),
+    "accounts:password_reset_confirm": row(200, 200, 200, 200, 200),
+    "accounts:password_reset_complete": Row(
+        dict.fromkeys(PERSONAS, 200), dict.fromkeys(PERSONAS, 405)
+    ),
+    "accounts:password_change": row(LOGIN, 200, 200, 200, 200),
+    "accounts:password_change_done": row(LOGIN, 200, 200, 200, 200),
     "set_language": row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "companies:switch": row(LOGIN, 200, 200, 404, 404, post={HR_B: 405, EMP_A: 405, SUPPORT: 405}),
     # Company pages (the employer portal)

@@ -180,16 +180,26 @@ AUTH_PASSWORD_VALIDATORS = [
 if env_bool("BENEFITSYNC_FAST_PASSWORD_HASHER", False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Login throttling (accounts/throttle.py): failures per e-mail (×4 per client address) within
-# the lock window.
+# Every login form authenticates through the throttle (accounts/backends.py, throttle.py).
+AUTHENTICATION_BACKENDS = ["benefitsync.accounts.backends.ThrottledModelBackend"]
+# Login throttling (accounts/throttle.py): failures per account within the lock window lock it;
+# from a busy address (more than 4 × LOGIN_MAX_FAILURES failures) an account gets fewer tries.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_BUSY_ADDRESS_FAILURES = env_int("LOGIN_BUSY_ADDRESS_FAILURES", 2, minimum=1)
 LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 900, minimum=1)
-# The cache holds login-throttle counters: shared through Redis in the scale mode.
+# How many proxies in front of the web server append to X-Forwarded-For (0: trust none, use the
+# connection's address). Set it only when every request passes those proxies (docs/operations.md).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10)
+# The cache holds the login-throttle counters where every web process sees them and a restart
+# keeps them: Redis in the scale mode, a database table (created by `migrate`) otherwise.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "benefitsync_cache",
+        }
     )
 }
 

@@ -53,7 +53,7 @@ def signup(request: HttpRequest, token: str) -> HttpResponse:
                 status=410,
             )
         assert employee.user is not None  # do_accept_invitation links the new login
-        login(request, employee.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, employee.user, backend="benefitsync.accounts.backends.ThrottledModelBackend")
         return redirect("employee_area:home")
     return render(
         request,
