@@ -21,6 +21,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from benefitsync.audit import services as audit
 from benefitsync.employees.models import Employee
@@ -86,6 +87,7 @@ def is_connected(company: Company) -> bool:
     )
 
 
+@sensitive_variables("client_secret")
 def validate_credentials(client_id: str, client_secret: str, base_url: str) -> list[str]:
     """Authenticate and read the credential's attribute whitelist before anything is stored.
 
@@ -135,7 +137,9 @@ def validate_credentials(client_id: str, client_secret: str, base_url: str) -> l
     return sorted(keys)
 
 
-@transaction.atomic
+# No @transaction.atomic here: its wrapper's frame would show the secret among its arguments
+# in an error report, and the validation talks to Personio, which must not hold a transaction.
+@sensitive_variables("client_secret")
 def do_connect_personio(
     company: Company,
     *,
@@ -149,22 +153,26 @@ def do_connect_personio(
     integration active and queue a first sync. Nothing is stored when validation fails."""
     url = (base_url or settings.PERSONIO_BASE_URL).rstrip("/")
     validate_credentials(client_id, client_secret, url)
-    integration = PersonioIntegration.objects.select_for_update().get_or_create(company=company)[0]
-    integration.client_id = client_id.strip()
-    integration.client_secret_encrypted = crypto.encrypt(client_secret.strip())
-    integration.base_url = url
-    integration.status = IntegrationStatus.ACTIVE
-    integration.connected_at = timezone.now()
-    integration.consecutive_failures = 0
-    integration.failure_notified_at = None
-    integration.next_sync_at = next_daily_sync(integration, timezone.now())
-    integration.save()
-    audit.record(
-        "personio.connect", company=company, actor=acting_user, target=f"company:{company.pk}"
-    )
-    if first_sync:
-        with contextlib.suppress(AlreadyRunning):
-            request_sync(company, Trigger.CONNECT, acting_user=acting_user)
+    encrypted = crypto.encrypt(client_secret.strip())
+    with transaction.atomic():
+        integration = PersonioIntegration.objects.select_for_update().get_or_create(
+            company=company
+        )[0]
+        integration.client_id = client_id.strip()
+        integration.client_secret_encrypted = encrypted
+        integration.base_url = url
+        integration.status = IntegrationStatus.ACTIVE
+        integration.connected_at = timezone.now()
+        integration.consecutive_failures = 0
+        integration.failure_notified_at = None
+        integration.next_sync_at = next_daily_sync(integration, timezone.now())
+        integration.save()
+        audit.record(
+            "personio.connect", company=company, actor=acting_user, target=f"company:{company.pk}"
+        )
+        if first_sync:
+            with contextlib.suppress(AlreadyRunning):
+                request_sync(company, Trigger.CONNECT, acting_user=acting_user)
     return integration
 
 

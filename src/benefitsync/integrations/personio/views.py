@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
 from benefitsync.accounts import access
 from benefitsync.companies.models import Company
@@ -196,6 +197,7 @@ def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
 
 
 @access.hr_admin("POST")
+@sensitive_post_parameters("client_secret")
 def connect(request: HttpRequest, slug: str) -> HttpResponse:
     company = access.company_of(request)
     form = ConnectForm(request.POST)
