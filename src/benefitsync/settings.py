@@ -40,7 +40,14 @@ if not BENEFITSYNC_ENCRYPTION_KEYS:
         raise ImproperlyConfigured(
             "BENEFITSYNC_ENCRYPTION_KEYS must be set when BENEFITSYNC_PRODUCTION is true"
         )
-    BENEFITSYNC_ENCRYPTION_KEYS = [read_or_create(DATA_DIR / "encryption_key", crypto.new_key)]
+    # Generated once. Keep it apart from database backups: BENEFITSYNC_ENCRYPTION_KEY_FILE puts
+    # it outside the data directory (docs/operations.md, "Backups").
+    BENEFITSYNC_ENCRYPTION_KEYS = [
+        read_or_create(
+            env_path("BENEFITSYNC_ENCRYPTION_KEY_FILE", DATA_DIR / "encryption_key"),
+            crypto.new_key,
+        )
+    ]
 for _key in BENEFITSYNC_ENCRYPTION_KEYS:
     try:
         crypto.validate_key(_key)
