@@ -91,6 +91,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Refuse an oversized body before CSRF (which reads request.POST) or any view reads it; the
+    # middlewares above read no body, and the message is in the request's language.
+    "benefitsync.lib.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -276,6 +279,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Employees: invitations, receipts, outbox ----------------------------------------------------
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 RECEIPT_MAX_BYTES = env_int("RECEIPT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# No request body may be larger (lib/request_limits.py): the largest upload plus room for the
+# form's other fields. Non-file form data stays bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", RECEIPT_MAX_BYTES + 1024 * 1024, minimum=1024)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
 OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 600, minimum=10)
 
