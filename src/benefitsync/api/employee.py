@@ -18,7 +18,7 @@ from ninja import File, Form, NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.security import django_auth
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from benefitsync.accounts import access
 from benefitsync.benefits.models import EmployeeBenefit, Receipt, VoucherSelection
@@ -30,9 +30,15 @@ from benefitsync.benefits.vouchers import (
     provider_name,
 )
 from benefitsync.employees.services import ActionRefused, company_today
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import MONTH_PATTERN, Month, parse_entered
 
-MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+# A month as the API accepts it: the pattern documents it in the schema, `parse_entered` (the
+# validator of every form too) decides.
+MonthText = Annotated[
+    str,
+    Field(pattern=MONTH_PATTERN, examples=["2026-11"]),
+    AfterValidator(lambda text: str(parse_entered(text))),
+]
 
 api = NinjaAPI(
     title="benefitsync employee API",
@@ -82,7 +88,7 @@ class VoucherOut(Schema):
 
 
 class VoucherSelectIn(Schema):
-    month: Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-11"])]
+    month: MonthText
     provider: Annotated[str, Field(max_length=100, examples=["amazon"])]
 
 
@@ -185,7 +191,7 @@ def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int,
     employee = access.employee_of(request)
     selection = do_select_voucher(
         employee,
-        month=Month.parse(payload.month),
+        month=parse_entered(payload.month),
         provider=payload.provider,
         today=company_today(employee.company),
         acting_user=employee.user,
@@ -226,7 +232,7 @@ def my_receipts(request: HttpRequest) -> list[ReceiptOut]:
 def submit_receipt(
     request: HttpRequest,
     benefit_id: Form[int],
-    month: Form[Annotated[str, Field(pattern=MONTH_PATTERN)]],
+    month: Form[MonthText],
     amount: Form[Annotated[Decimal, Field(gt=0, le=Decimal("99999.99"), decimal_places=2)]],
     file: File[UploadedFile],
 ) -> tuple[int, ReceiptOut]:
@@ -238,7 +244,7 @@ def submit_receipt(
     receipt = do_submit_receipt(
         employee,
         benefit=benefit,
-        month=Month.parse(month),
+        month=parse_entered(month),
         amount=amount,
         upload=file,
         today=company_today(employee.company),
