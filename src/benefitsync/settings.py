@@ -279,6 +279,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Employees: invitations, receipts, outbox ----------------------------------------------------
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 RECEIPT_MAX_BYTES = env_int("RECEIPT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Receipts per benefit and month that are not rejected (benefits/receipts.py): a meal
+# allowance takes one per working day.
+RECEIPT_MAX_PER_MONTH = env_int("RECEIPT_MAX_PER_MONTH", 20, minimum=1, maximum=1000)
 # No request body may be larger (lib/request_limits.py): the largest upload plus room for the
 # form's other fields. Non-file form data stays bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", RECEIPT_MAX_BYTES + 1024 * 1024, minimum=1024)
