@@ -209,6 +209,8 @@ def url_for(name: str, keys: list[str], world: World, *, slug: str) -> str:
             kwargs["object_id"] = world.company_a.pk
         elif key == "app_label":
             kwargs[key] = "employees"
+        elif key == "uidb64":
+            kwargs[key] = "MQ"
         elif key == "token":
             kwargs[key] = "not-a-valid-token"
         elif key == "voucher_id":
@@ -309,18 +311,27 @@ TABLE: dict[str, Row] = {
     "accounts:logout": Row(
         dict.fromkeys(PERSONAS, 405), {ANON: LOGIN, HR_B: LOGIN, EMP_A: LOGIN, SUPPORT: LOGIN}
     ),
+    # Password reset: open to anyone (an unknown link shows its own page); change: logged in.
+    "accounts:password_reset": row(200, 200, 200, 200, 200),
+    "accounts:password_reset_done": Row(dict.fromkeys(PERSONAS, 200), dict.fromkeys(PERSONAS, 405)),
+    "accounts:password_reset_confirm": row(200, 200, 200, 200, 200),
+    "accounts:password_reset_complete": Row(
+        dict.fromkeys(PERSONAS, 200), dict.fromkeys(PERSONAS, 405)
+    ),
+    "accounts:password_change": row(LOGIN, 200, 200, 200, 200),
+    "accounts:password_change_done": row(LOGIN, 200, 200, 200, 200),
     "set_language": row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "companies:switch": row(LOGIN, 200, 200, 404, 404, post={HR_B: 405, EMP_A: 405, SUPPORT: 405}),
     # Company pages (the employer portal)
-    "employees:list": company_page(),
+    "employees:list": get_only_company_page(),
     "employees:create": company_page(),
-    "employees:detail": company_page(),
+    "employees:detail": get_only_company_page(),
     "employees:edit": company_page(),
     "employee_actions:terminate": company_page(),
     "employee_actions:delete": company_page(),
     "employee_actions:invite": company_page(),
     "employee_actions:receipt_decide": company_page(),
-    "employee_actions:receipt_file": company_page(),
+    "employee_actions:receipt_file": get_only_company_page(),
     "benefits:add": company_page(),
     "benefits:edit": company_page(),
     "benefits:end": company_page(),
@@ -345,7 +356,7 @@ TABLE: dict[str, Row] = {
     "personio:discard_run": post_only_company_action(),
     "personio:allow_again": post_only_company_action(),
     # The employee area: only the employee; an HR admin or support is nobody's employee here.
-    "employee_area:home": row(LOGIN, 404, 404, 200, 404),
+    "employee_area:home": row(LOGIN, 404, 404, 200, 404, post={HR_A: 405, HR_B: 405, SUPPORT: 405}),
     "employee_area:select_voucher": Row(NOT_ALLOWED, {HR_A: 404, HR_B: 404, SUPPORT: 404}),
     "employee_area:redeem_voucher": Row(NOT_ALLOWED, {HR_A: 404, HR_B: 404, SUPPORT: 404}),
     "employee_area:receipts": row(LOGIN, 404, 404, 200, 404),

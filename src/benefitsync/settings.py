@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 from benefitsync.lib import crypto
@@ -40,7 +41,14 @@ if not BENEFITSYNC_ENCRYPTION_KEYS:
         raise ImproperlyConfigured(
             "BENEFITSYNC_ENCRYPTION_KEYS must be set when BENEFITSYNC_PRODUCTION is true"
         )
-    BENEFITSYNC_ENCRYPTION_KEYS = [read_or_create(DATA_DIR / "encryption_key", crypto.new_key)]
+    # Generated once. Keep it apart from database backups: BENEFITSYNC_ENCRYPTION_KEY_FILE puts
+    # it outside the data directory (docs/operations.md, "Backups").
+    BENEFITSYNC_ENCRYPTION_KEYS = [
+        read_or_create(
+            env_path("BENEFITSYNC_ENCRYPTION_KEY_FILE", DATA_DIR / "encryption_key"),
+            crypto.new_key,
+        )
+    ]
 for _key in BENEFITSYNC_ENCRYPTION_KEYS:
     try:
         crypto.validate_key(_key)
@@ -63,6 +71,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "csp",
+    # django-ninja's own templates and static files: the API docs load Swagger UI from here,
+    # pinned with django-ninja, instead of from a CDN with a floating version.
+    "ninja",
     "benefitsync.accounts",
     "benefitsync.companies",
     "benefitsync.audit",
@@ -80,11 +92,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Refuse an oversized body before CSRF (which reads request.POST) or any view reads it; the
+    # middlewares above read no body, and the message is in the request's language.
+    "benefitsync.lib.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "benefitsync.urls"
@@ -181,16 +197,26 @@ AUTH_PASSWORD_VALIDATORS = [
 if env_bool("BENEFITSYNC_FAST_PASSWORD_HASHER", False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Login throttling (accounts/throttle.py): failures per e-mail (×4 per client address) within
-# the lock window.
+# Every login form authenticates through the throttle (accounts/backends.py, throttle.py).
+AUTHENTICATION_BACKENDS = ["benefitsync.accounts.backends.ThrottledModelBackend"]
+# Login throttling (accounts/throttle.py): failures per account within the lock window lock it;
+# from a busy address (more than 4 × LOGIN_MAX_FAILURES failures) an account gets fewer tries.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_BUSY_ADDRESS_FAILURES = env_int("LOGIN_BUSY_ADDRESS_FAILURES", 2, minimum=1)
 LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 900, minimum=1)
-# The cache holds login-throttle counters: shared through Redis in the scale mode.
+# How many proxies in front of the web server append to X-Forwarded-For (0: trust none, use the
+# connection's address). Set it only when every request passes those proxies (docs/operations.md).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10)
+# The cache holds the login-throttle counters where every web process sees them and a restart
+# keeps them: Redis in the scale mode, a database table (created by `migrate`) otherwise.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "benefitsync_cache",
+        }
     )
 }
 
@@ -199,6 +225,24 @@ CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# A Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts
+# only from our own origin; an inline script would need the request's nonce
+# (`{{ request.csp_nonce }}`); no plugins, no framing, forms post only to us. Swagger UI on
+# /api/docs is served from django-ninja's static files and runs under the same policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF, csp_constants.NONCE],
+        "style-src": [csp_constants.SELF],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.NONE],
+        "frame-ancestors": [csp_constants.NONE],
+        "form-action": [csp_constants.SELF],
+    }
+}
 if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -236,6 +280,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Employees: invitations, receipts, outbox ----------------------------------------------------
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 RECEIPT_MAX_BYTES = env_int("RECEIPT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Receipts per benefit and month that are not rejected (benefits/receipts.py): a meal
+# allowance takes one per working day.
+RECEIPT_MAX_PER_MONTH = env_int("RECEIPT_MAX_PER_MONTH", 20, minimum=1, maximum=1000)
+# No request body may be larger (lib/request_limits.py): the largest upload plus room for the
+# form's other fields. Non-file form data stays bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", RECEIPT_MAX_BYTES + 1024 * 1024, minimum=1024)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
 OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 600, minimum=10)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from benefitsync.accounts import access
 from benefitsync.companies.access import companies_for
 from benefitsync.companies.views import acting_user
 from benefitsync.employees.models import Employee
 
 
-@login_required
+@access.logged_in("GET")
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to its start page: HR admin of one company → its employees, of several →
     the switcher; support → the back office; employee → their area. A user with no role yet

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -32,7 +33,6 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee, EmployeeStatus
 from benefitsync.employees.services import do_delete_employee
 from benefitsync.invitations import outbox
-from benefitsync.invitations.models import OutboundEmail
 from benefitsync.invitations.services import do_accept_invitation, do_invite
 from benefitsync.lib.months import Month
 
@@ -145,7 +145,7 @@ def test_deleting_an_employee_leaves_no_trace_of_their_name_or_email_and_keeps_t
     outbox.send_pending()
     invitation = person.invitations.get()
     # The token exists only in the e-mail.
-    token = re.search(r"/me/signup/(\S+)/", OutboundEmail.objects.get().body)
+    token = re.search(r"/me/signup/(\S+)/", mail.outbox[-1].body)
     assert token
     do_accept_invitation(token.group(1), "Sunny-Meadow-77")
     person.refresh_from_db()

@@ -10,7 +10,12 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from benefitsync.accounts.models import User
+from benefitsync.accounts.views import ThrottledAdminAuthenticationForm
 from benefitsync.companies.models import Membership
+
+# The back office's login shows the throttle's lockout message (the throttle itself is in the
+# authentication backend, which the admin login calls like every other login form).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 # Django's admin classes and forms are generic only in django-stubs, not at runtime (no
 # django_stubs_ext.monkeypatch in production), so class bases stay unsubscripted for Python.

@@ -25,6 +25,13 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Logins compare e-mail addresses as stored: NFKC-normalised and lower-case, so
+        # `Hr@…` and a fullwidth `ｈr@…` find `hr@…` (and share its login throttle).
+        from benefitsync.accounts.throttle import canonical_email
+
+        return self.get(email=canonical_email(username or ""))
+
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
@@ -41,6 +48,8 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]  # e-mail is the login name
     email = models.EmailField(_("e-mail address"), unique=True)
+    # The interface language the user last logged in with: e-mails to them (password reset) use it.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -49,6 +58,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # Stored lower-case, whichever form (the back office too) created the user.
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
 
     @property
     def is_support(self) -> bool:

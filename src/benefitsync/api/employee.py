@@ -18,8 +18,9 @@ from ninja import File, Form, NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.security import django_auth
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from benefitsync.accounts import access
 from benefitsync.benefits.models import EmployeeBenefit, Receipt, VoucherSelection
 from benefitsync.benefits.receipts import do_submit_receipt
 from benefitsync.benefits.vouchers import (
@@ -28,11 +29,16 @@ from benefitsync.benefits.vouchers import (
     do_select_voucher,
     provider_name,
 )
-from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import MONTH_PATTERN, Month, parse_entered
 
-MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+# A month as the API accepts it: the pattern documents it in the schema, `parse_entered` (the
+# validator of every form too) decides.
+MonthText = Annotated[
+    str,
+    Field(pattern=MONTH_PATTERN, examples=["2026-11"]),
+    AfterValidator(lambda text: str(parse_entered(text))),
+]
 
 api = NinjaAPI(
     title="benefitsync employee API",
@@ -82,7 +88,7 @@ class VoucherOut(Schema):
 
 
 class VoucherSelectIn(Schema):
-    month: Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-11"])]
+    month: MonthText
     provider: Annotated[str, Field(max_length=100, examples=["amazon"])]
 
 
@@ -99,17 +105,6 @@ class ReceiptOut(Schema):
 @api.exception_handler(ActionRefused)
 def refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=403)
-
-
-def _me(request: HttpRequest) -> Employee:
-    employee = (
-        Employee.objects.select_related("company").filter(user_id=request.user.pk).first()
-        if request.user.is_authenticated
-        else None
-    )
-    if employee is None:
-        raise HttpError(404, "Not an employee")
-    return employee
 
 
 def _voucher(selection: VoucherSelection) -> VoucherOut:
@@ -141,8 +136,9 @@ AUTH_ERRORS = {401: Error, 404: Error}
 
 
 @api.get("/me", response={200: MeOut, **AUTH_ERRORS}, tags=["me"])
+@access.employee("GET")
 def me(request: HttpRequest) -> MeOut:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return MeOut(
         first_name=employee.first_name,
         company=employee.company.name,
@@ -153,8 +149,9 @@ def me(request: HttpRequest) -> MeOut:
 
 
 @api.get("/me/benefits", response={200: list[BenefitOut], **AUTH_ERRORS}, tags=["benefits"])
+@access.employee("GET")
 def my_benefits(request: HttpRequest) -> list[BenefitOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     current = Month.of(company_today(employee.company))
     return [
         BenefitOut(
@@ -171,13 +168,15 @@ def my_benefits(request: HttpRequest) -> list[BenefitOut]:
 
 
 @api.get("/voucher-providers", response={200: list[ProviderOut], 401: Error}, tags=["vouchers"])
+@access.logged_in("GET")
 def voucher_providers(request: HttpRequest) -> list[ProviderOut]:
     return [ProviderOut(key=k, name=v) for k, v in VOUCHER_PROVIDERS.items()]
 
 
 @api.get("/me/vouchers", response={200: list[VoucherOut], **AUTH_ERRORS}, tags=["vouchers"])
+@access.employee("GET")
 def my_vouchers(request: HttpRequest) -> list[VoucherOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return [_voucher(s) for s in VoucherSelection.objects.filter(employee=employee)]
 
 
@@ -186,12 +185,13 @@ def my_vouchers(request: HttpRequest) -> list[VoucherOut]:
     response={201: VoucherOut, 403: Error, **AUTH_ERRORS},
     tags=["vouchers"],
 )
+@access.employee("POST")
 def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int, VoucherOut]:
     """Select (or change, until issued) the voucher of a month."""
-    employee = _me(request)
+    employee = access.employee_of(request)
     selection = do_select_voucher(
         employee,
-        month=Month.parse(payload.month),
+        month=parse_entered(payload.month),
         provider=payload.provider,
         today=company_today(employee.company),
         acting_user=employee.user,
@@ -204,8 +204,9 @@ def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int,
     response={200: VoucherOut, 403: Error, **AUTH_ERRORS},
     tags=["vouchers"],
 )
+@access.employee("POST")
 def redeem_voucher(request: HttpRequest, voucher_id: int) -> VoucherOut:
-    employee = _me(request)
+    employee = access.employee_of(request)
     selection = get_object_or_404(VoucherSelection, pk=voucher_id, employee=employee)
     selection = do_redeem_voucher(
         selection, today=company_today(employee.company), acting_user=employee.user
@@ -214,8 +215,9 @@ def redeem_voucher(request: HttpRequest, voucher_id: int) -> VoucherOut:
 
 
 @api.get("/me/receipts", response={200: list[ReceiptOut], **AUTH_ERRORS}, tags=["receipts"])
+@access.employee("GET")
 def my_receipts(request: HttpRequest) -> list[ReceiptOut]:
-    employee = _me(request)
+    employee = access.employee_of(request)
     return [
         _receipt(r) for r in Receipt.objects.filter(employee=employee).select_related("benefit")
     ]
@@ -226,22 +228,23 @@ def my_receipts(request: HttpRequest) -> list[ReceiptOut]:
     response={201: ReceiptOut, 403: Error, **AUTH_ERRORS},
     tags=["receipts"],
 )
+@access.employee("POST")
 def submit_receipt(
     request: HttpRequest,
     benefit_id: Form[int],
-    month: Form[Annotated[str, Field(pattern=MONTH_PATTERN)]],
+    month: Form[MonthText],
     amount: Form[Annotated[Decimal, Field(gt=0, le=Decimal("99999.99"), decimal_places=2)]],
     file: File[UploadedFile],
 ) -> tuple[int, ReceiptOut]:
     """Upload a receipt (PDF, JPEG or PNG) for a reimbursement benefit."""
-    employee = _me(request)
+    employee = access.employee_of(request)
     benefit = EmployeeBenefit.objects.filter(pk=benefit_id, employee=employee).first()
     if benefit is None:
         raise HttpError(404, "No such benefit")
     receipt = do_submit_receipt(
         employee,
         benefit=benefit,
-        month=Month.parse(month),
+        month=parse_entered(month),
         amount=amount,
         upload=file,
         today=company_today(employee.company),

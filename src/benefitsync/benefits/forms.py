@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -10,39 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from benefitsync.benefits.models import BenefitType
-from benefitsync.lib.months import Month
+from benefitsync.lib.forms import MonthField
 from benefitsync.payroll.labels import VOUCHER_AMOUNT_HELP
-
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
-
-
-class MonthInput(forms.TextInput):
-    input_type = "month"
-
-    def format_value(self, value: Any) -> str | None:
-        if isinstance(value, Month):
-            return str(value)
-        return super().format_value(value)
-
-
-class MonthField(forms.Field):
-    """A calendar month entered as YYYY-MM (what browsers send for `<input type=month>`)."""
-
-    widget = MonthInput
-    default_error_messages = {"invalid": _("Enter a month as YYYY-MM.")}
-
-    def to_python(self, value: Any) -> Month | None:
-        if value in self.empty_values:
-            return None
-        if isinstance(value, Month):
-            return value
-        text = str(value).strip()
-        if not _MONTH.match(text):
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        try:
-            return Month.parse(text)
-        except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 def _amount_field() -> forms.DecimalField:

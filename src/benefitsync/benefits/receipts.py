@@ -2,6 +2,13 @@
 
 Files are checked by their content (magic bytes), not their name, and stored through Django's
 storage API under a random name: the uploaded file name may carry the person's name.
+
+Business limits, per benefit and month:
+- at most `RECEIPT_MAX_PER_MONTH` receipts that are not rejected (a rejected one may be
+  replaced), and none once the approved receipts reach the monthly amount;
+- what is reimbursed never exceeds the benefit's monthly amount: `reimbursed()` is
+  min(monthly amount, sum of approved receipts), and an approval adds to the monthly totals only
+  the part still within the monthly amount (`reimbursable_part`).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,6 +82,34 @@ def read_checked(upload: UploadedFile) -> tuple[bytes, str]:
     return content, extension
 
 
+def max_per_month() -> int:
+    return int(settings.RECEIPT_MAX_PER_MONTH)
+
+
+def approved_sum(benefit: EmployeeBenefit, month: Month, *, exclude: int | None = None) -> Decimal:
+    """The sum of the approved receipts of `benefit` in `month` (all of it, before the cap)."""
+    receipts = Receipt.objects.filter(
+        benefit=benefit, month=month.first_day, status=ReceiptStatus.APPROVED
+    )
+    if exclude is not None:
+        receipts = receipts.exclude(pk=exclude)
+    return receipts.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+def reimbursed(benefit: EmployeeBenefit, month: Month) -> Decimal:
+    """What `benefit` reimburses for `month`: the approved receipts, at most the monthly amount."""
+    return min(benefit.monthly_amount, approved_sum(benefit, month))
+
+
+def reimbursable_part(
+    monthly_amount: Decimal, approved_before: Decimal, amount: Decimal
+) -> Decimal:
+    """How much of a receipt of `amount` is reimbursed when `approved_before` is already approved
+    in its month: the part that still fits under `monthly_amount` (never negative)."""
+    room = max(Decimal("0"), monthly_amount - approved_before)
+    return min(amount, room)
+
+
 def reimbursement_benefits_in(employee: Employee, month: Month) -> list[EmployeeBenefit]:
     return [
         b
@@ -108,6 +144,22 @@ def do_submit_receipt(
         raise ActionRefused(_("The amount must be positive."))
     if amount > Decimal("99999.99"):
         raise ActionRefused(_("The amount is too large."))
+    # The employee row is locked (lock_employee_for): concurrent submissions count one by one.
+    open_receipts = (
+        Receipt.objects.filter(benefit=benefit, month=month.first_day)
+        .exclude(status=ReceiptStatus.REJECTED)
+        .count()
+    )
+    if open_receipts >= max_per_month():
+        raise ActionRefused(
+            _("At most %(count)s receipts per benefit and month can be submitted.")
+            % {"count": max_per_month()}
+        )
+    if approved_sum(benefit, month) >= benefit.monthly_amount:
+        raise ActionRefused(
+            _("The %(month)s allowance of this benefit is already fully reimbursed.")
+            % {"month": str(month)}
+        )
     content, extension = read_checked(upload)
     receipt = Receipt(
         company_id=employee.company_id,
@@ -136,17 +188,25 @@ def do_submit_receipt(
 @transaction.atomic
 def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | None) -> Receipt:
     """The HR admin approves or rejects a submitted receipt; an approval adds to the anonymous
-    monthly totals. A decided receipt stays decided."""
+    monthly totals the part of the receipt still within the benefit's monthly amount (the rest
+    is not reimbursed). A decided receipt stays decided."""
     receipt = Receipt.objects.select_for_update().select_related("benefit").get(pk=receipt.pk)
     if receipt.status != ReceiptStatus.SUBMITTED:
         raise ActionRefused(_("This receipt has already been decided."))
+    # The benefit's row serialises decisions on its receipts: two approvals at once both see
+    # the other's amount, so together they never pass the monthly amount.
+    benefit = EmployeeBenefit.objects.select_for_update().get(pk=receipt.benefit_id)
+    month = Month.of(receipt.month)
+    part = Decimal("0")
+    if approve:
+        part = reimbursable_part(
+            benefit.monthly_amount, approved_sum(benefit, month, exclude=receipt.pk), receipt.amount
+        )
     receipt.status = ReceiptStatus.APPROVED if approve else ReceiptStatus.REJECTED
     receipt.decided_at = timezone.now()
     receipt.save(update_fields=["status", "decided_at"])
     if approve:
-        add_to_total(
-            receipt.company_id, Month.of(receipt.month), receipt.benefit.kind, receipt.amount
-        )
+        add_to_total(receipt.company_id, month, benefit.kind, part)
     audit.record(
         "receipt.decide",
         company=receipt.company,
@@ -154,6 +214,7 @@ def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | No
         target=f"employee:{receipt.employee_id}",
         receipt=receipt.pk,
         status=receipt.status,
+        reimbursed=str(part),
     )
     return receipt
 

@@ -7,16 +7,16 @@ shown as a message on the employee's page with the reason the rules gave.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from benefitsync.accounts import access
 from benefitsync.benefits import services
 from benefitsync.benefits.forms import BenefitChangeForm, BenefitEndForm, BenefitForm
 from benefitsync.benefits.models import BenefitType, EmployeeBenefit
 from benefitsync.companies.models import Company
-from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
@@ -55,9 +55,9 @@ def _warn_about_voucher_limit(request: HttpRequest, benefit: EmployeeBenefit) ->
         messages.warning(request, warning)
 
 
-@login_required
+@access.hr_admin("GET", "POST")
 def benefit_add(request: HttpRequest, slug: str, employee_id: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     employee = get_object_or_404(Employee, company=company, pk=employee_id)
     refusal = _refusal(company, employee)
     if refusal:
@@ -92,9 +92,9 @@ def benefit_add(request: HttpRequest, slug: str, employee_id: int) -> HttpRespon
     )
 
 
-@login_required
+@access.hr_admin("GET", "POST")
 def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     benefit = _company_benefit(company, pk)
     employee = benefit.employee
     refusal = _refusal(company, employee)
@@ -136,9 +136,9 @@ def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.hr_admin("GET", "POST")
 def benefit_end(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     benefit = _company_benefit(company, pk)
     employee = benefit.employee
     refusal = _refusal(company, employee)

@@ -3,7 +3,6 @@ outside the offered choices still reaches the service and gets the rule's reason
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,19 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 from benefitsync.benefits.vouchers import VOUCHER_PROVIDERS
-from benefitsync.lib.months import Month
-
-
-class MonthField(forms.Field):
-    """A month as 'YYYY-MM' → Month."""
-
-    def to_python(self, value: Any) -> Month | None:
-        text = str(value or "").strip()
-        if not text:
-            return None
-        if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", text):
-            raise forms.ValidationError(_("Enter a month as YYYY-MM."))
-        return Month.parse(text)
+from benefitsync.lib.forms import MonthField
 
 
 class VoucherSelectForm(forms.Form):

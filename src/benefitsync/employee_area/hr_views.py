@@ -6,16 +6,15 @@ the page shows up front whether the rules allow it and why not.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
+from benefitsync.accounts import access
 from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
 from benefitsync.benefits.receipts import do_decide_receipt
 from benefitsync.benefits.vouchers import provider_name
-from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import (
@@ -30,7 +29,7 @@ from benefitsync.lib.months import Month
 
 
 def _employee(request: HttpRequest, slug: str, pk: int) -> Employee:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     return get_object_or_404(Employee.objects.select_related("company"), pk=pk, company=company)
 
 
@@ -38,8 +37,7 @@ def _detail(employee: Employee) -> HttpResponse:
     return redirect("employees:detail", slug=employee.company.slug, pk=employee.pk)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@access.hr_admin("GET", "POST")
 def terminate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Immediate termination (SPEC §4.5): refused while a voucher is selected for this month."""
     employee = _employee(request, slug, pk)
@@ -75,8 +73,7 @@ def terminate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@access.hr_admin("GET", "POST")
 def delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """GDPR erasure of the employee, after advising to tell them first (vouchers)."""
     employee = _employee(request, slug, pk)
@@ -96,8 +93,7 @@ def delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@access.hr_admin("GET", "POST")
 def invite(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Send the invitation e-mail, or a new link when one was sent before."""
     employee = _employee(request, slug, pk)
@@ -124,7 +120,7 @@ def invite(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 def _receipt(request: HttpRequest, slug: str, pk: int) -> Receipt:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     return get_object_or_404(
         Receipt.objects.select_related("employee", "benefit", "employee__company"),
         pk=pk,
@@ -132,8 +128,7 @@ def _receipt(request: HttpRequest, slug: str, pk: int) -> Receipt:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@access.hr_admin("GET", "POST")
 def receipt_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Approve or reject a submitted receipt (POST decision=approve|reject)."""
     receipt = _receipt(request, slug, pk)
@@ -162,7 +157,7 @@ def receipt_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.hr_admin("GET")
 def receipt_file(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     """The receipt file for the HR admin (media files are never served publicly)."""
     receipt = _receipt(request, slug, pk)

@@ -1,6 +1,6 @@
 """The employee's own pages under /me/: benefits, voucher selection and redemption, receipts.
 
-Every page resolves the employee from the logged-in user (404 for anyone else) and every change
+Every page is `accounts.access.employee` (404 for anyone else) and every change
 goes through the benefit services, which ask `employees.rules.check`; a refusal is shown as the
 rule's reason.
 """
@@ -11,12 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from benefitsync.accounts import access
 from benefitsync.benefits.models import (
     REIMBURSEMENT_TYPES,
     EmployeeBenefit,
@@ -37,16 +36,6 @@ from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.lib.months import Month
-
-
-def current_employee(request: HttpRequest) -> Employee:
-    """The Employee of the logged-in user; 404 for users who are not an employee."""
-    if not request.user.is_authenticated:
-        raise Http404
-    employee = Employee.objects.select_related("company").filter(user_id=request.user.pk).first()
-    if employee is None:
-        raise Http404("Not an employee")
-    return employee
 
 
 @dataclass(frozen=True)
@@ -79,10 +68,10 @@ def _voucher_rows(employee: Employee, today: dt.date) -> list[VoucherRow]:
     return rows
 
 
-@login_required
+@access.employee("GET")
 def home(request: HttpRequest) -> HttpResponse:
     """The employee's page: status, benefits, this month's voucher, vouchers to redeem."""
-    employee = current_employee(request)
+    employee = access.employee_of(request)
     today = company_today(employee.company)
     current = Month.of(today)
     benefits = list(EmployeeBenefit.objects.filter(employee=employee))
@@ -113,10 +102,9 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@access.employee("POST")
 def select_voucher(request: HttpRequest) -> HttpResponse:
-    employee = current_employee(request)
+    employee = access.employee_of(request)
     form = VoucherSelectForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please choose a month and a voucher."))
@@ -141,10 +129,9 @@ def select_voucher(request: HttpRequest) -> HttpResponse:
     return redirect("employee_area:home")
 
 
-@login_required
-@require_POST
+@access.employee("POST")
 def redeem_voucher(request: HttpRequest, pk: int) -> HttpResponse:
-    employee = current_employee(request)
+    employee = access.employee_of(request)
     selection = get_object_or_404(VoucherSelection, pk=pk, employee=employee)
     try:
         do_redeem_voucher(
@@ -157,10 +144,10 @@ def redeem_voucher(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("employee_area:home")
 
 
-@login_required
+@access.employee("GET", "POST")
 def receipts(request: HttpRequest) -> HttpResponse:
     """Receipts: the list with their status, and the upload form (POST)."""
-    employee = current_employee(request)
+    employee = access.employee_of(request)
     today = company_today(employee.company)
     current = Month.of(today)
     form = ReceiptForm()

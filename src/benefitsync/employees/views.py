@@ -1,6 +1,6 @@
 """The employee pages of the employer portal: list, detail, create and edit by hand.
 
-Every view resolves its company through `companies.views.resolve_company` (404 for outsiders) and
+Every view is `accounts.access.hr_admin` (404 for outsiders, see `company_of`) and
 every queryset is filtered by that company.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -18,9 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from benefitsync.accounts import access
 from benefitsync.benefits.models import EmployeeBenefit, EndReason
 from benefitsync.companies.models import Company
-from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
 from benefitsync.employees.forms import SYNC_PROBLEM, EmployeeForm, EmployeeSearchForm
 from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
@@ -101,9 +101,9 @@ def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> Q
     )
 
 
-@login_required
+@access.hr_admin("GET")
 def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     form = EmployeeSearchForm(request.GET)
     q = status = ""
     if form.is_valid():
@@ -138,9 +138,9 @@ class BenefitRow:
     active_now: bool
 
 
-@login_required
+@access.hr_admin("GET")
 def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     employee = get_object_or_404(Employee, company=company, pk=pk)
     today = company_today(company)
     current = Month.of(today)
@@ -176,9 +176,9 @@ def _form_errors_from(form: EmployeeForm, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-@login_required
+@access.hr_admin("GET", "POST")
 def employee_create(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     form = EmployeeForm(request.POST if request.method == "POST" else None, company=company)
     if request.method == "POST" and form.is_valid():
         try:
@@ -193,9 +193,9 @@ def employee_create(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "employees/form.html", {"form": form, "employee": None})
 
 
-@login_required
+@access.hr_admin("GET", "POST")
 def employee_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     employee = get_object_or_404(Employee, company=company, pk=pk)
     readonly = readonly_fields(company, employee)
     initial = {name: getattr(employee, name) for name in FORM_FIELDS}

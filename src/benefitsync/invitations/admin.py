@@ -23,3 +23,4 @@ class OutboundEmailAdmin(ReadOnlyModelAdmin):
     list_filter = ("company",)
     search_fields = ("to", "subject", "key")
     show_full_result_count = False
+    exclude = ("secret",)  # the encrypted sign-up link: useless to read, and nobody should

@@ -24,9 +24,17 @@ class Invitation(models.Model):
         return f"invitation #{self.pk} for employee #{self.employee_id}"
 
 
+# Stands in the stored body for the sign-up link, which is kept only encrypted in `secret`.
+LINK_PLACEHOLDER = "[sign-up link]"
+
+
 class OutboundEmail(models.Model):
     """An e-mail waiting to be sent. `key` is unique, so enqueuing the same message twice (a retried
-    job, a crashed worker) stores it once; the sender marks `sent_at` so it goes out once."""
+    job, a crashed worker) stores it once; the sender marks `sent_at` so it goes out once.
+
+    A live sign-up link is never readable from the database or the back office: `body` holds
+    LINK_PLACEHOLDER where the link goes, `secret` the link encrypted with the encryption key
+    (kept outside the database), and sending empties `secret`."""
 
     company = models.ForeignKey(
         "companies.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -35,6 +43,7 @@ class OutboundEmail(models.Model):
     to = models.EmailField()
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    secret = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # A sender claims a row (conditional update) before handing it to the mail backend, so two

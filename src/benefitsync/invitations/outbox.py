@@ -18,7 +18,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from benefitsync.invitations.models import OutboundEmail
+from benefitsync.invitations.models import LINK_PLACEHOLDER, OutboundEmail
+from benefitsync.lib import crypto
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,13 @@ def _claimable(now: dt.datetime) -> Q:
     return Q(sent_at__isnull=True, attempts__lt=max_attempts()) & (
         Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_timeout())
     )
+
+
+def message_body(email: OutboundEmail) -> str:
+    """The body as it is sent: the stored body with the decrypted link in its place."""
+    if not email.secret:
+        return email.body
+    return email.body.replace(LINK_PLACEHOLDER, crypto.decrypt(email.secret))
 
 
 def send_pending(limit: int = 100, *, now: dt.datetime | None = None) -> int:
@@ -61,7 +69,7 @@ def send_pending(limit: int = 100, *, now: dt.datetime | None = None) -> int:
         email = OutboundEmail.objects.get(pk=pk)
         message = EmailMessage(
             subject=email.subject,
-            body=email.body,
+            body=message_body(email),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[email.to],
             connection=connection,
@@ -74,6 +82,7 @@ def send_pending(limit: int = 100, *, now: dt.datetime | None = None) -> int:
                 claimed_at=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
             )
             continue
-        OutboundEmail.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="")
+        # The link is spent from the database's point of view: only the recipient has it now.
+        OutboundEmail.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="", secret="")
         sent += 1
     return sent

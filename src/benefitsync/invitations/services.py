@@ -1,6 +1,7 @@
 """Invitations: create the sign-up link, queue its e-mail, and accept it (sign-up).
 
-Only the SHA-256 of a token is stored; the token itself exists only in the e-mail. The automatic
+Only the SHA-256 of a token is stored; the token itself exists only in the e-mail (in the outbox
+only encrypted, and only until it is sent). The automatic
 first invitation uses the outbox key `invite:<employee_id>:1`, so a retried sync or a crashed
 worker that invites the same employee again stores (and sends) nothing new.
 """
@@ -22,7 +23,8 @@ from django.utils.translation import gettext as _
 
 from benefitsync.audit import services as audit
 from benefitsync.employees.models import Employee, EmployeeStatus, InvitationState
-from benefitsync.invitations.models import Invitation, OutboundEmail
+from benefitsync.invitations.models import LINK_PLACEHOLDER, Invitation, OutboundEmail
+from benefitsync.lib import crypto
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
@@ -52,11 +54,12 @@ def signup_url(token: str) -> str:
     return base + reverse("employee_area:signup", kwargs={"token": token})
 
 
-def _render_email(employee: Employee, token: str, expires_at: dt.datetime) -> tuple[str, str]:
+def _render_email(employee: Employee, expires_at: dt.datetime) -> tuple[str, str]:
+    """Subject and body; the body has LINK_PLACEHOLDER where the sign-up link goes."""
     context = {
         "first_name": employee.first_name,
         "company": employee.company.name,
-        "url": signup_url(token),
+        "url": LINK_PLACEHOLDER,
         "expires": timezone.localtime(expires_at).date(),
     }
     parts: list[str] = []
@@ -120,9 +123,14 @@ def do_invite(
             )
             if resend:
                 key = f"invite:{employee.pk}:{invitation.pk}"
-            subject, body = _render_email(employee, token, expires_at)
+            subject, body = _render_email(employee, expires_at)
             OutboundEmail.objects.create(
-                company=employee.company, key=key, to=employee.email, subject=subject, body=body
+                company=employee.company,
+                key=key,
+                to=employee.email,
+                subject=subject,
+                body=body,
+                secret=crypto.encrypt(signup_url(token)),
             )
     except IntegrityError:
         return None

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from benefitsync.accounts import access
 from benefitsync.employee_area.forms import SignUpForm
 from benefitsync.invitations.services import InvitationRefused, check_token, do_accept_invitation
 
@@ -26,6 +27,7 @@ def _problem_text(problem: str) -> str:
     }.get(problem, _("This invitation link is not valid. Please check the link in your e-mail."))
 
 
+@access.public("GET", "POST")
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def signup(request: HttpRequest, token: str) -> HttpResponse:
@@ -51,7 +53,7 @@ def signup(request: HttpRequest, token: str) -> HttpResponse:
                 status=410,
             )
         assert employee.user is not None  # do_accept_invitation links the new login
-        login(request, employee.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, employee.user, backend="benefitsync.accounts.backends.ThrottledModelBackend")
         return redirect("employee_area:home")
     return render(
         request,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,33 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+# The months a person or a client may enter: benefits, vouchers and receipts of this century.
+# Outside it, a typing slip (`0000-05`, `9999-12`) would reach the rules, or crash on a date
+# before year 1.
+FIRST_ENTERED = Month(2000, 1)
+LAST_ENTERED = Month(2099, 12)
+# The same range as a pattern, for the JSON API's schema (validated by `parse_entered` anyway).
+MONTH_PATTERN = r"^20\d{2}-(0[1-9]|1[0-2])$"
+_SHAPE = re.compile(r"\d{4}-\d{2}")
+
+
+class MonthOutOfRange(ValueError):
+    """A well-formed month outside FIRST_ENTERED..LAST_ENTERED."""
+
+
+def parse_entered(text: str) -> Month:
+    """The one validator of a month someone entered (every form and the JSON API): exactly
+    'YYYY-MM', within FIRST_ENTERED..LAST_ENTERED. Raises ValueError (MonthOutOfRange for a
+    well-formed month outside the range)."""
+    text = text.strip()
+    if not _SHAPE.fullmatch(text):
+        raise ValueError(f"not a month as YYYY-MM: {text!r}")
+    month = Month(int(text[:4]), int(text[5:]))  # ValueError for month 00 or 13
+    if not FIRST_ENTERED <= month <= LAST_ENTERED:
+        raise MonthOutOfRange(f"{month} is outside {FIRST_ENTERED}..{LAST_ENTERED}")
+    return month
 
 
 def month_or_none(day: dt.date | None) -> Month | None:

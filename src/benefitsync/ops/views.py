@@ -1,8 +1,10 @@
 """Operability endpoints: `/health/` (web and workers) and `/metrics` (Prometheus).
 
 Both answer without a login (load balancers and Prometheus have none); `/metrics` requires
-`Authorization: Bearer <METRICS_TOKEN>` when that setting is set. Neither reveals company data:
-only counts, statuses and worker host names.
+`Authorization: Bearer <METRICS_TOKEN>` when that setting is set, and in production it must be
+set (without it `/metrics` refuses everyone). Neither reveals company data: only counts and
+statuses. Worker names (host and process id) are shown to support staff and to callers with
+the metrics token only, not to anonymous callers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
+from benefitsync.accounts import access
 from benefitsync.ops import heartbeat, metrics
 
 
@@ -31,11 +33,12 @@ def check_database() -> str | None:
     return None
 
 
-def health_report() -> tuple[bool, dict[str, Any]]:
+def health_report(*, detail: bool = True) -> tuple[bool, dict[str, Any]]:
     """(healthy, JSON body) for the web process: database and job queue reachable.
 
     Workers are reported, not required: the web serves pages without them, and each worker's
-    own health is `benefitsync health --worker` on its machine."""
+    own health is `benefitsync health --worker` on its machine. Without `detail`, the workers
+    are listed without their names (host name and process id)."""
     started = time.monotonic()
     body: dict[str, Any] = {}
     db_error = check_database()
@@ -46,7 +49,7 @@ def health_report() -> tuple[bool, dict[str, Any]]:
         body["queue"] = "ok"
         body["workers"] = [
             {
-                "worker": b.worker,
+                **({"worker": b.worker} if detail else {}),
                 "alive": b.alive(),
                 "age_seconds": round(b.age(), 1),
                 "periodic": b.periodic,
@@ -62,24 +65,28 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     return healthy, body
 
 
+@access.public("GET")
 @never_cache
-@require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    healthy, body = health_report()
+    detail = bool(getattr(request.user, "is_support", False)) or (
+        bool(settings.METRICS_TOKEN) and _authorized(request)
+    )
+    healthy, body = health_report(detail=detail)
     return JsonResponse(body, status=200 if healthy else 503)
 
 
 def _authorized(request: HttpRequest) -> bool:
     token: str = settings.METRICS_TOKEN
     if not token:
-        return True
+        # Open only outside production (the local embedded default); production needs a token.
+        return not settings.PRODUCTION
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
 
 
+@access.public("GET")
 @never_cache
-@require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _authorized(request):
         response = HttpResponse("A valid bearer token is required.\n", status=401)

@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from benefitsync.benefits.forms import MonthField
+from benefitsync.lib.forms import MonthField
 from benefitsync.payroll import figures, labels
 from benefitsync.payroll.models import (
     ExportFormat,

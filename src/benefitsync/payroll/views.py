@@ -9,15 +9,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from benefitsync.accounts import access
 from benefitsync.companies.models import Company
-from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.companies.views import acting_user
 from benefitsync.employees.services import company_today
 from benefitsync.lib.months import Month
 from benefitsync.payroll import labels, services
@@ -54,10 +53,9 @@ def file_response(export: PayrollExport) -> HttpResponse:
     return response
 
 
-@login_required
-@require_safe
+@access.hr_admin("GET")
 def overview(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     today = company_today(company)
     form = MonthForm(request.GET if "month" in request.GET else None)
     month = form.cleaned_data["month"] if form.is_valid() else _default_month(company)
@@ -120,11 +118,10 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@access.hr_admin("POST")
 def export(request: HttpRequest, slug: str) -> HttpResponse:
     """Record an export and hand out its file."""
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     form = ExportForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please choose a month and a format."))
@@ -140,18 +137,16 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
     return file_response(record)
 
 
-@login_required
-@require_safe
+@access.hr_admin("GET")
 def download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """An earlier export again, unchanged."""
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     return file_response(get_object_or_404(PayrollExport, company=company, pk=pk))
 
 
-@login_required
-@require_POST
+@access.hr_admin("POST")
 def close(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     form = MonthForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please choose a month."))
@@ -172,10 +167,9 @@ def close(request: HttpRequest, slug: str) -> HttpResponse:
     return _overview(company, month)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@access.hr_admin("GET", "POST")
 def settings(request: HttpRequest, slug: str) -> HttpResponse:
-    company = resolve_company(request, slug)
+    company = access.company_of(request)
     current = services.settings_for(company)
     form = PayrollSettingsForm(
         request.POST if request.method == "POST" else None,

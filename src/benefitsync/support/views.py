@@ -6,19 +6,15 @@ reveal that it exists. No client secret is shown here either (SPEC §1, §2.3).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
 
+from benefitsync.accounts import access
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user
 from benefitsync.integrations.personio import reconcile as rc
@@ -33,21 +29,9 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.integrations.personio.sync.read import Reading, read
 from benefitsync.support.forms import CompanyFilterForm, HealthFilterForm
 
-View = Callable[..., HttpResponse]
 BROKEN_RUNS = (RunStatus.FAILED, RunStatus.PARTLY_FAILED, RunStatus.HELD, RunStatus.INTERRUPTED)
 SUCCESS_RUNS = (RunStatus.SUCCEEDED, RunStatus.APPLIED, RunStatus.PARTLY_FAILED)
 DONE_RUNS = (*BROKEN_RUNS, RunStatus.SUCCEEDED, RunStatus.APPLIED, RunStatus.DISCARDED)
-
-
-def support_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_support", False):
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -94,8 +78,7 @@ def company_health() -> list[Health]:
     ]
 
 
-@support_required
-@require_GET
+@access.support("GET")
 def company_list(request: HttpRequest) -> HttpResponse:
     form = HealthFilterForm(request.GET)
     wanted = form.cleaned_data["health"] if form.is_valid() else ""
@@ -113,8 +96,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@support_required
-@require_http_methods(["GET", "POST"])
+@access.support("GET", "POST")
 def company_filter(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company, pk=pk)
     integration = services.integration_for(company)

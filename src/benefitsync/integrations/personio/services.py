@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from benefitsync.audit import services as audit
 from benefitsync.employees.models import Employee
@@ -79,6 +80,7 @@ def is_connected(company: Company) -> bool:
     )
 
 
+@sensitive_variables("client_secret")
 def validate_credentials(client_id: str, client_secret: str, base_url: str) -> list[str]:
     """Authenticate and read the credential's attribute whitelist before anything is stored.
 
@@ -128,6 +130,9 @@ def validate_credentials(client_id: str, client_secret: str, base_url: str) -> l
     return sorted(keys)
 
 
+# No @transaction.atomic here: its wrapper's frame would show the secret among its arguments
+# in an error report, and the validation talks to Personio, which must not hold a transaction.
+@sensitive_variables("client_secret")
 def do_connect_personio(
     company: Company,
     *,
@@ -149,12 +154,13 @@ def do_connect_personio(
     """
     url = (base_url or settings.PERSONIO_BASE_URL).rstrip("/")
     validate_credentials(client_id, client_secret, url)
+    encrypted = crypto.encrypt(client_secret.strip())
     with transaction.atomic():
         integration = PersonioIntegration.objects.select_for_update().get_or_create(
             company=company
         )[0]
         integration.client_id = client_id.strip()
-        integration.client_secret_encrypted = crypto.encrypt(client_secret.strip())
+        integration.client_secret_encrypted = encrypted
         integration.base_url = url
         integration.status = IntegrationStatus.ACTIVE
         integration.connected_at = timezone.now()

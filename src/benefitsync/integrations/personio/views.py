@@ -1,6 +1,6 @@
 """The Personio integration page of the employer portal and the sync history (SPEC §2-4).
 
-Every view resolves its company through `companies.views.resolve_company` (404 for outsiders);
+Every view is `accounts.access.hr_admin` (404 for outsiders, see `company_of`);
 every state change is a POST that calls one service. The client secret is never rendered.
 """
 
@@ -9,19 +9,19 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
+from benefitsync.accounts import access
 from benefitsync.companies.models import Company
-from benefitsync.companies.views import acting_user, resolve_company
+from benefitsync.companies.views import acting_user
 from benefitsync.employees import services as employee_services
 from benefitsync.employees.models import Employee, ErasedPerson
 from benefitsync.integrations.personio import reconcile as rc
@@ -65,32 +65,6 @@ COUNT_LABELS = {
     "remote_total": gettext_lazy("in Personio"),
     "employees_written": gettext_lazy("employees written"),
 }
-View = Callable[..., HttpResponse]
-
-
-def company_view(*methods: str) -> Callable[[View], View]:
-    """Log-in required, then the allowed methods (a 405 is the same for everyone and says
-    nothing about the company, as Django's `require_http_methods` in the other apps), then the
-    company (404 for outsiders)."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                return HttpResponseNotAllowed(methods)
-            resolve_company(request, slug)
-            return view(request, slug, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-def _company(request: HttpRequest) -> Company:
-    """The company `company_view` resolved for this request."""
-    company: Company = request.company  # type: ignore[attr-defined]
-    return company
 
 
 def _page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -164,10 +138,10 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
     }
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def integration(request: HttpRequest, slug: str) -> HttpResponse:
     """Company settings → Personio integration."""
-    company = _company(request)
+    company = access.company_of(request)
     current = services.integration_for(company)
     return _render_integration(
         request, company, ConnectForm(initial={"auto_invite": current.auto_invite})
@@ -222,9 +196,10 @@ def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
     return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in shown_counts(run.counts)]
 
 
-@company_view("POST")
+@access.hr_admin("POST")
+@sensitive_post_parameters("client_secret")
 def connect(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     form = ConnectForm(request.POST)
     if not form.is_valid():
         return _render_integration(request, company, form, status=400)
@@ -244,9 +219,9 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def auto_invite(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     form = AutoInviteForm(request.POST)
     enabled = bool(form.is_valid() and form.cleaned_data["enabled"])
     services.do_set_auto_invite(company, enabled, acting_user=acting_user(request))
@@ -259,9 +234,9 @@ def auto_invite(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     if not services.is_connected(company):
         messages.error(request, _("Connect Personio first."))
         return _page(request, slug)
@@ -285,9 +260,9 @@ def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def run_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
-    company = _company(request)
+    company = access.company_of(request)
     return JsonResponse(run_status_payload(_run_of(company, pk)))
 
 
@@ -295,7 +270,7 @@ def _switch_schedule(
     request: HttpRequest, slug: str, change: Callable[..., object], done: str
 ) -> HttpResponse:
     try:
-        change(_company(request), acting_user=acting_user(request))
+        change(access.company_of(request), acting_user=acting_user(request))
     except services.ConnectError as exc:
         messages.error(request, exc.message)
     else:
@@ -303,23 +278,23 @@ def _switch_schedule(
     return _page(request, slug)
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def pause(request: HttpRequest, slug: str) -> HttpResponse:
     return _switch_schedule(
         request, slug, services.do_pause_personio, _("Daily synchronization paused.")
     )
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def resume(request: HttpRequest, slug: str) -> HttpResponse:
     return _switch_schedule(
         request, slug, services.do_resume_personio, _("Daily synchronization resumed.")
     )
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     run = _run_of(company, pk)
     try:
         sync.confirm_held(run, acting_user=acting_user(request))
@@ -340,9 +315,9 @@ def confirm_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     try:
         sync.discard_held(_run_of(company, pk), acting_user=acting_user(request))
     except ValueError:
@@ -355,10 +330,10 @@ def discard_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("POST")
+@access.hr_admin("POST")
 def allow_again(request: HttpRequest, slug: str) -> HttpResponse:
     """Lift the erasure block of one person: the next sync creates them again."""
-    company = _company(request)
+    company = access.company_of(request)
     form = AllowAgainForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the Personio ID of the person."))
@@ -374,10 +349,10 @@ def allow_again(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, slug)
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Dry run: what the next sync would do, fetched now, applied never."""
-    company = _company(request)
+    company = access.company_of(request)
     if not services.is_connected(company):
         messages.error(request, _("Connect Personio first."))
         return _page(request, slug)
@@ -401,9 +376,9 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@company_view("GET", "POST")
+@access.hr_admin("GET", "POST")
 def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     if request.method == "POST":
         services.do_disconnect_personio(company, acting_user=acting_user(request))
         messages.success(
@@ -421,9 +396,9 @@ def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
 # --- sync history ---------------------------------------------------------------------------------
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     runs = SyncRun.objects.filter(company=company)[:RUNS_PER_PAGE]
     return render(
         request,
@@ -435,9 +410,9 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    company = _company(request)
+    company = access.company_of(request)
     run = _run_of(company, pk)
     events = list(
         SyncEvent.objects.filter(run=run).select_related("employee").order_by("-error", "id")
@@ -465,10 +440,10 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-@company_view("GET")
+@access.hr_admin("GET")
 def run_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The run's per-employee changes and errors as CSV (one row per field change)."""
-    company = _company(request)
+    company = access.company_of(request)
     run = _run_of(company, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sync-{company.slug}-{run.pk}.csv"'
