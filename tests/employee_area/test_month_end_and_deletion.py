@@ -240,3 +240,27 @@ def test_receipt_files_stay_when_the_deletion_is_rolled_back(company: Company) -
     # Without a commit (the test transaction) the on-commit file deletion never runs.
     do_delete_employee(person, acting_user=None)
     assert default_storage.exists(receipt.file.name)
+
+
+def test_terminate_now_shows_benefits_as_ended_now_not_from_this_month_until_last(
+    company: Company,
+) -> None:
+    from benefitsync.benefits.models import BenefitType, EmployeeBenefit
+    from benefitsync.employees.services import company_today, do_terminate_now
+    from tests.employee_area.conftest import build_employee, client_for
+
+    today = company_today(company)
+    current = Month.of(today)
+    employee = build_employee(company, "active", today=today)
+    EmployeeBenefit.objects.create(
+        company=company,
+        employee=employee,
+        kind=BenefitType.INTERNET,
+        monthly_amount=Decimal("50.00"),
+        start_month=current.first_day,
+    )
+    do_terminate_now(employee, today=today, acting_user=None)
+    html = client_for(employee).get("/me/", headers={"accept-language": "en"}).content.decode()
+    assert "Never started" in html  # the allowance that would have begun this month
+    assert f"Ended with {current.previous()}" in html  # the ones that ran until last month
+    assert f"until {current.previous()}" not in html
