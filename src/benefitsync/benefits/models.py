@@ -118,11 +118,29 @@ class Receipt(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.SUBMITTED
     )
+    # What the company pays for this receipt: set on approval, never above what was left of the
+    # benefit's monthly amount then (SPEC §6). Payroll reads this field, not `amount` (the
+    # receipt's own total, which may be higher).
+    approved_amount = models.DecimalField(
+        _("approved amount (EUR)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    # The HR admin's reason for a rejection, shown to the employee as written.
+    decision_reason = models.TextField(_("reason"), blank=True)
+    # The language the employee used when submitting: the decision e-mail is written in it.
+    language = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["company", "status", "month"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="approved", approved_amount__isnull=False)
+                | ~models.Q(status="approved"),
+                name="approved_receipt_has_amount",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} {self.amount} € {self.month:%Y-%m}"

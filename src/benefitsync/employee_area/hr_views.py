@@ -5,15 +5,22 @@ the page shows up front whether the rules allow it and why not.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
 from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
-from benefitsync.benefits.receipts import do_decide_receipt
+from benefitsync.benefits.receipts import (
+    do_approve_receipt,
+    do_reject_receipt,
+    remaining_allowance,
+)
 from benefitsync.benefits.vouchers import provider_name
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
@@ -135,34 +142,76 @@ def _receipt(request: HttpRequest, slug: str, pk: int) -> Receipt:
 @login_required
 @require_http_methods(["GET", "POST"])
 def receipt_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Approve or reject a submitted receipt (POST decision=approve|reject)."""
+    """One receipt: the document previewed inline, approve (for at most what is left of the
+    monthly amount) or reject with a reason the employee sees. POST decision=approve|reject."""
     receipt = _receipt(request, slug, pk)
+    month = Month.of(receipt.month)
+    left = remaining_allowance(receipt.benefit, month, count_pending=False, exclude=receipt.pk)
     refusal = ""
+    amount_text = request.POST.get("approved_amount", "")
+    reason = request.POST.get("reason", "")
     if request.method == "POST":
         decision = request.POST.get("decision", "")
-        if decision not in {"approve", "reject"}:
-            refusal = _("Please approve or reject the receipt.")
-        else:
-            try:
-                do_decide_receipt(
-                    receipt, approve=decision == "approve", acting_user=acting_user(request)
+        try:
+            if decision == "approve":
+                do_approve_receipt(
+                    receipt, amount=_amount(amount_text), acting_user=acting_user(request)
                 )
-            except ActionRefused as error:
-                refusal = str(error)
+            elif decision == "reject":
+                do_reject_receipt(receipt, reason=reason, acting_user=acting_user(request))
             else:
-                messages.success(request, _("Decision saved."))
-                return _detail(receipt.employee)
-    elif receipt.status != ReceiptStatus.SUBMITTED:
-        refusal = _("This receipt has already been decided.")
+                raise ActionRefused(_("Please approve or reject the receipt."))
+        except ActionRefused as error:
+            refusal = str(error)
+        else:
+            messages.success(request, _("Decision saved. The employee gets an e-mail."))
+            following = (
+                Receipt.objects.filter(company=receipt.company, status=ReceiptStatus.SUBMITTED)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if following is not None:
+                return redirect(
+                    "employee_actions:receipt_decide", slug=receipt.company.slug, pk=following
+                )
+            return redirect("benefits:receipts", slug=receipt.company.slug)
     return render(
         request,
         "employee_actions/receipt_decide.html",
-        {"receipt": receipt, "employee": receipt.employee, "refusal": refusal},
+        {
+            "receipt": receipt,
+            "employee": receipt.employee,
+            "refusal": refusal,
+            "left": left,
+            "suggested": min(receipt.amount, left),
+            "amount_text": amount_text,
+            "reason": reason,
+            "is_pdf": receipt.file.name.endswith(".pdf"),
+            "open": receipt.status == ReceiptStatus.SUBMITTED,
+        },
         status=409 if refusal and request.method == "POST" else 200,
     )
 
 
+def _amount(text: str) -> Decimal | None:
+    """The approved amount typed by the HR admin (comma or point); None = the suggestion."""
+    text = text.strip().replace(" ", "").replace("€", "")
+    if not text:
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ActionRefused(_("Please enter the approved amount as a number.")) from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise ActionRefused(_("Please enter the approved amount in euros and cents."))
+    return value
+
+
 @login_required
+@xframe_options_sameorigin  # the decision page shows the file in a frame of the same site
 def receipt_file(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     """The receipt file for the HR admin (media files are never served publicly)."""
     receipt = _receipt(request, slug, pk)

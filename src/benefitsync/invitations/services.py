@@ -26,6 +26,7 @@ from benefitsync.invitations.models import Invitation, OutboundEmail
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
 
 # The e-mail goes out in both interface languages: the employee has not chosen one yet.
 EMAIL_LANGUAGES = ("de", "en")
@@ -67,6 +68,22 @@ def _render_email(employee: Employee, token: str, expires_at: dt.datetime) -> tu
             subjects.append(_("Your benefits at %(company)s") % {"company": context["company"]})
     body = "\n\n-- \n\n".join(parts) + "\n"
     return " / ".join(dict.fromkeys(subjects)), body
+
+
+def queue_email(
+    *, company: Company | None, key: str, to: str, subject: str, body: str
+) -> bool:
+    """Queue one e-mail in the outbox (caller's transaction), sent after commit exactly once.
+    A second call with the same `key` queues nothing and returns False."""
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's work intact
+            OutboundEmail.objects.create(
+                company=company, key=key, to=to, subject=subject[:300], body=body
+            )
+    except IntegrityError:
+        return False
+    transaction.on_commit(_kick_outbox)
+    return True
 
 
 def _kick_outbox() -> None:
@@ -173,6 +190,7 @@ def do_accept_invitation(token: str, password: str, *, now: dt.datetime | None =
     The invitation is claimed with a conditional update, so a double submit creates one user.
     """
     from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
 
     now = now or timezone.now()
     result = check_token(token, now=now)
