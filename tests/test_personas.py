@@ -302,6 +302,8 @@ TABLE: dict[str, Row] = {
     # Company pages (the employer portal)
     "employees:list": company_page(),
     "employees:create": company_page(),
+    "employees:export": get_only_company_page(),
+    "employees:bulk": post_only_company_action(),
     "employees:detail": company_page(),
     "employees:edit": company_page(),
     "employee_actions:terminate": company_page(),

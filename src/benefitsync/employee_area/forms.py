@@ -33,8 +33,12 @@ class VoucherSelectForm(forms.Form):
 
 
 class ReceiptForm(forms.Form):
-    benefit = forms.IntegerField(label=_("Benefit"), min_value=1)
-    month = MonthField(label=_("Month"))
+    # The page offers one choice of benefit and month together ("benefit id:YYYY-MM"), listing
+    # only months the benefit is active in; `benefit` + `month` are the same, sent separately
+    # (older pages, scripts).
+    target = forms.CharField(required=False, max_length=40)
+    benefit = forms.IntegerField(label=_("Benefit"), min_value=1, required=False)
+    month = MonthField(label=_("Month"), required=False)
     amount = forms.DecimalField(
         label=_("Amount (EUR)"),
         min_value=Decimal("0.01"),
@@ -42,6 +46,20 @@ class ReceiptForm(forms.Form):
         decimal_places=2,
     )
     file = forms.FileField(label=_("Receipt (PDF, JPEG or PNG)"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        target = data.get("target") or ""
+        if target:
+            match = re.fullmatch(r"(\d{1,12}):((19|20)\d\d-(0[1-9]|1[0-2]))", target)
+            if match is None:
+                self.add_error("target", _("Please choose a benefit and month."))
+                return data
+            data["benefit"] = int(match.group(1))
+            data["month"] = Month.parse(match.group(2))
+        elif not data.get("benefit") or not data.get("month"):
+            self.add_error("target", _("Please choose a benefit and month."))
+        return data
 
 
 class SignUpForm(forms.Form):

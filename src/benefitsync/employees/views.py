@@ -7,6 +7,7 @@ every queryset is filtered by that company.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,13 +18,19 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from benefitsync.benefits.models import EmployeeBenefit, EndReason
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
-from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.models import (
+    Employee,
+    EmployeeSource,
+    EmployeeStatus,
+    InvitationState,
+)
 from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
 from benefitsync.integrations.personio.services import is_connected
@@ -63,12 +70,36 @@ def readonly_fields(company: Company, employee: Employee | None) -> tuple[str, .
     return PERSONIO_FIELDS
 
 
-def search_employees(company: Company, *, q: str = "", status: str = "") -> QuerySet[Employee]:
+# Filters of the list beside the status, as `?flag=`: key → (label, condition). Other areas add
+# theirs here (e.g. a sync problem), so the tabs, the export and the bulk actions all know them.
+LIST_FLAGS: dict[str, tuple[Any, Q]] = {
+    "missing": (_lazy("No longer in Personio"), Q(missing_from_personio=True)),
+    "not_invited": (
+        _lazy("Not invited"),
+        Q(invitation_state=InvitationState.NOT_INVITED) & ~Q(status=EmployeeStatus.LEFT),
+    ),
+}
+
+# Sortable columns: `?sort=<key>` ascending, `?sort=-<key>` descending; ties by name and id.
+SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("last_name", "first_name"),
+    "personnel_number": ("personnel_number",),
+    "email": ("email",),
+    "status": ("status", "last_working_month"),
+    "benefits": ("active_benefits",),
+}
+
+
+def search_employees(
+    company: Company, *, q: str = "", status: str = "", flag: str = ""
+) -> QuerySet[Employee]:
     """The company's employees matching every word of `q` (in first or last name, e-mail or
-    personnel number) and `status`, in list order."""
+    personnel number), `status` and `flag` (a key of LIST_FLAGS), in list order."""
     employees = Employee.objects.filter(company=company)
     if status:
         employees = employees.filter(status=status)
+    if flag in LIST_FLAGS:
+        employees = employees.filter(LIST_FLAGS[flag][1])
     for term in q.split()[:MAX_SEARCH_TERMS]:
         employees = employees.filter(
             Q(first_name__icontains=term)
@@ -77,6 +108,41 @@ def search_employees(company: Company, *, q: str = "", status: str = "") -> Quer
             | Q(personnel_number__icontains=term)
         )
     return employees
+
+
+def sorted_by(employees: QuerySet[Employee], sort: str) -> QuerySet[Employee]:
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        return employees
+    prefix = "-" if sort.startswith("-") else ""
+    return employees.order_by(
+        *(prefix + field for field in SORTS[key]), "last_name", "first_name", "id"
+    )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    q: str
+    status: str
+    flag: str
+    sort: str
+
+
+def list_query(request: HttpRequest) -> ListQuery:
+    """The list's filters from the query string (invalid values mean "everything")."""
+    form = EmployeeSearchForm(request.GET)
+    q = status = ""
+    if form.is_valid():
+        q = form.cleaned_data["q"].strip()
+        status = form.cleaned_data["status"]
+    flag = request.GET.get("flag", "")
+    sort = request.GET.get("sort", "")
+    return ListQuery(
+        q=q,
+        status=status,
+        flag=flag if flag in LIST_FLAGS else "",
+        sort=sort if sort.removeprefix("-") in SORTS else "",
+    )
 
 
 def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> QuerySet[Employee]:
@@ -102,26 +168,51 @@ def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> Q
 def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
     company = resolve_company(request, slug)
     form = EmployeeSearchForm(request.GET)
-    q = status = ""
-    if form.is_valid():
-        q = form.cleaned_data["q"].strip()
-        status = form.cleaned_data["status"]
+    query = list_query(request)
     today = company_today(company)
-    employees = _with_active_benefit_count(
-        search_employees(company, q=q, status=status).only(*LIST_FIELDS), Month.of(today)
+    employees = sorted_by(
+        _with_active_benefit_count(
+            search_employees(company, q=query.q, status=query.status, flag=query.flag).only(
+                *LIST_FIELDS
+            ),
+            Month.of(today),
+        ),
+        query.sort,
     )
     page = Paginator(employees, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = Employee.objects.filter(company=company).aggregate(
         all=Count("pk"),
         **{value: Count("pk", filter=Q(status=value)) for value in EmployeeStatus.values},
+        **{f"flag_{key}": Count("pk", filter=condition) for key, (_l, condition) in LIST_FLAGS.items()},
     )
-    tabs = [("", _("All"), counts["all"])] + [
-        (value, label, counts[value]) for value, label in EmployeeStatus.choices
+    tabs = [("", "", _("All"), counts["all"])] + [
+        (value, "", label, counts[value]) for value, label in EmployeeStatus.choices
+    ]
+    tabs += [("", key, label, counts[f"flag_{key}"]) for key, (label, _c) in LIST_FLAGS.items()]
+    columns = [
+        (key, label, query.sort.removeprefix("-") == key, query.sort.startswith("-"))
+        for key, label in (
+            ("name", _("Name")),
+            ("personnel_number", _("Personnel number")),
+            ("email", _("E-mail")),
+            ("status", _("Status")),
+            ("benefits", _("Active benefits")),
+        )
     ]
     return render(
         request,
         "employees/list.html",
-        {"form": form, "page": page, "q": q, "status": status, "tabs": tabs},
+        {
+            "form": form,
+            "page": page,
+            "q": query.q,
+            "status": query.status,
+            "flag": query.flag,
+            "sort": query.sort,
+            "tabs": tabs,
+            "columns": columns,
+            "filtered": bool(query.q or query.status or query.flag),
+        },
     )
 
 
