@@ -208,7 +208,9 @@ def vouchers_by_month(request: HttpRequest, slug: str) -> HttpResponse:
     ).order_by("last_name", "first_name", "pk")
     rows = [
         VoucherRow(
-            e, selections.get(e.pk), provider_name(s.provider) if (s := selections.get(e.pk)) else ""
+            e,
+            selections.get(e.pk),
+            provider_name(s.provider) if (s := selections.get(e.pk)) else "",
         )
         for e in employees
     ]

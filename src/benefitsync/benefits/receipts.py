@@ -190,9 +190,7 @@ def _lock_benefit(benefit_id: int) -> EmployeeBenefit:
 
 def _locked_open_receipt(receipt: Receipt) -> Receipt:
     locked = (
-        Receipt.objects.select_for_update()
-        .select_related("employee", "company")
-        .get(pk=receipt.pk)
+        Receipt.objects.select_for_update().select_related("employee", "company").get(pk=receipt.pk)
     )
     if locked.status != ReceiptStatus.SUBMITTED:
         raise ActionRefused(_("This receipt has already been decided."))

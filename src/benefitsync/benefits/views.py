@@ -20,7 +20,7 @@ from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 
 def _to_employee(company: Company, employee: Employee) -> HttpResponse:
@@ -148,7 +148,7 @@ def benefit_end(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The benefit ends at the end of %(month)s.") % {"month": end_month},
+                _("The benefit ends at the end of %(month)s.") % {"month": month_label(end_month)},
             )
         return _to_employee(company, employee)
     return render(

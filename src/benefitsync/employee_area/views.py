@@ -225,9 +225,7 @@ def receipt_targets(employee: Employee, today: dt.date) -> list[ReceiptTarget]:
     where the benefit is active and the status rules allow a receipt for that month."""
     current = Month.of(today)
     targets = []
-    benefits = list(
-        EmployeeBenefit.objects.filter(employee=employee, kind__in=REIMBURSEMENT_TYPES)
-    )
+    benefits = list(EmployeeBenefit.objects.filter(employee=employee, kind__in=REIMBURSEMENT_TYPES))
     for month in (current, current.previous()):
         decision = rules.check(
             rules.Action.SUBMIT_RECEIPT,

@@ -163,7 +163,9 @@ def _bulk_invite(
         messages.warning(
             request,
             ngettext(
-                "%(count)d employee was not invited.", "%(count)d employees were not invited.", refused
+                "%(count)d employee was not invited.",
+                "%(count)d employees were not invited.",
+                refused,
             )
             % {"count": refused},
         )
@@ -174,7 +176,9 @@ def _bulk_add_benefit(
     request: HttpRequest, company: Company, employees: list[Employee], *, confirmed: bool
 ) -> HttpResponse:
     today = company_today(company)
-    form = BenefitForm(request.POST if confirmed else None, initial={"start_month": Month.of(today)})
+    form = BenefitForm(
+        request.POST if confirmed else None, initial={"start_month": Month.of(today)}
+    )
     refusals: list[tuple[Employee, str]] = []
     if confirmed and form.is_valid():
         data = form.cleaned_data

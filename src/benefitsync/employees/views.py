@@ -34,7 +34,7 @@ from benefitsync.employees.models import (
 from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
 from benefitsync.integrations.personio.services import is_connected
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 PAGE_SIZE = 50
 # More words than this in a search are ignored: each word adds a condition over four columns.
@@ -183,7 +183,10 @@ def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
     counts = Employee.objects.filter(company=company).aggregate(
         all=Count("pk"),
         **{value: Count("pk", filter=Q(status=value)) for value in EmployeeStatus.values},
-        **{f"flag_{key}": Count("pk", filter=condition) for key, (_l, condition) in LIST_FLAGS.items()},
+        **{
+            f"flag_{key}": Count("pk", filter=condition)
+            for key, (_l, condition) in LIST_FLAGS.items()
+        },
     )
     tabs = [("", "", _("All"), counts["all"])] + [
         (value, "", label, counts[value]) for value, label in EmployeeStatus.choices
@@ -229,11 +232,11 @@ def _benefit_state(benefit: EmployeeBenefit, current: Month) -> tuple[str, bool]
     if end is not None and end < start:
         return _("Never started"), False
     if end is not None and end < current:
-        return _("Ended with %(month)s") % {"month": end}, False
+        return _("Ended with %(month)s") % {"month": month_label(end)}, False
     if start > current:
-        return _("Starts %(month)s") % {"month": start}, False
+        return _("Starts %(month)s") % {"month": month_label(start)}, False
     if end is not None:
-        return _("Active until %(month)s") % {"month": end}, True
+        return _("Active until %(month)s") % {"month": month_label(end)}, True
     return _("Active"), True
 
 

@@ -70,9 +70,7 @@ def _render_email(employee: Employee, token: str, expires_at: dt.datetime) -> tu
     return " / ".join(dict.fromkeys(subjects)), body
 
 
-def queue_email(
-    *, company: Company | None, key: str, to: str, subject: str, body: str
-) -> bool:
+def queue_email(*, company: Company | None, key: str, to: str, subject: str, body: str) -> bool:
     """Queue one e-mail in the outbox (caller's transaction), sent after commit exactly once.
     A second call with the same `key` queues nothing and returns False."""
     try:
@@ -190,7 +188,6 @@ def do_accept_invitation(token: str, password: str, *, now: dt.datetime | None =
     The invitation is claimed with a conditional update, so a double submit creates one user.
     """
     from benefitsync.accounts.models import User
-    from benefitsync.companies.models import Company
 
     now = now or timezone.now()
     result = check_token(token, now=now)
