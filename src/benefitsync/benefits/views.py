@@ -6,21 +6,43 @@ shown as a message on the employee's page with the reason the rules gave.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from benefitsync.benefits import services
 from benefitsync.benefits.forms import BenefitChangeForm, BenefitEndForm, BenefitForm
-from benefitsync.benefits.models import EmployeeBenefit
+from benefitsync.benefits.models import BenefitType, EmployeeBenefit
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.lib.months import Month, month_label
+
+
+# § 8 Abs. 2 Satz 11 EStG: non-cash benefits of a month are tax-free up to this sum (a
+# Freigrenze: one cent more and all of it is taxable).
+NON_CASH_LIMIT = Decimal("50.00")
+
+
+def warn_non_cash_limit(request: HttpRequest, benefit: EmployeeBenefit) -> None:
+    """Warn when a voucher's monthly amount is above the 50 € limit of non-cash benefits."""
+    if benefit.kind == BenefitType.VOUCHER and benefit.monthly_amount > NON_CASH_LIMIT:
+        messages.warning(
+            request,
+            _(
+                "%(amount)s € a month is above the 50 € limit of non-cash benefits (§ 8 Abs. 2 "
+                "Satz 11 EStG): the whole voucher becomes taxable income, not just the part "
+                "above 50 €."
+            )
+            % {"amount": number_format(benefit.monthly_amount, 2)},
+        )
 
 
 def _to_employee(company: Company, employee: Employee) -> HttpResponse:
@@ -71,6 +93,7 @@ def benefit_add(request: HttpRequest, slug: str, employee_id: int) -> HttpRespon
             messages.error(request, str(refused))
         else:
             messages.success(request, _("%(benefit)s was added.") % {"benefit": benefit})
+            warn_non_cash_limit(request, benefit)
         return _to_employee(company, employee)
     return render(
         request,
@@ -109,6 +132,8 @@ def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.error(request, str(refused))
         else:
             messages.success(request, _("The benefit was changed."))
+            benefit.refresh_from_db()
+            warn_non_cash_limit(request, benefit)
         return _to_employee(company, employee)
     return render(
         request,

@@ -11,7 +11,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
@@ -33,7 +35,7 @@ from benefitsync.employees.services import (
 )
 from benefitsync.invitations.models import Invitation
 from benefitsync.invitations.services import InvitationRefused, do_invite
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 
 def _employee(request: HttpRequest, slug: str, pk: int) -> Employee:
@@ -93,14 +95,53 @@ def delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         # The name is shown once to the HR admin who did it; it is not stored anywhere.
         messages.success(request, _("%(name)s has been deleted.") % {"name": name})
         return redirect("employees:list", slug=slug)
-    unredeemed = VoucherSelection.objects.filter(
-        employee=employee, issued_at__isnull=False, redeemed_at__isnull=True
-    ).count()
+    unredeemed = list(
+        VoucherSelection.objects.filter(
+            employee=employee, issued_at__isnull=False, redeemed_at__isnull=True
+        ).order_by("month")
+    )
     return render(
         request,
         "employee_actions/delete.html",
-        {"employee": employee, "unredeemed": unredeemed},
+        {
+            "employee": employee,
+            "unredeemed": len(unredeemed),
+            # What the person loses, named: "an issued REWE voucher for December 2026".
+            "losses": _losses(employee, unredeemed),
+        },
     )
+
+
+def _losses(employee: Employee, unredeemed: list[VoucherSelection]) -> list[str]:
+    losses = [
+        _("an issued %(provider)s voucher for %(month)s (%(amount)s €), not redeemed yet")
+        % {
+            "provider": provider_name(v.provider),
+            "month": month_label(Month.of(v.month)),
+            "amount": number_format(v.amount, 2),
+        }
+        for v in unredeemed
+    ]
+    chosen = VoucherSelection.objects.filter(employee=employee, issued_at__isnull=True)
+    losses += [
+        _("the %(provider)s voucher chosen for %(month)s (no code yet)")
+        % {"provider": provider_name(v.provider), "month": month_label(Month.of(v.month))}
+        for v in chosen.order_by("month")
+    ]
+    open_receipts = Receipt.objects.filter(employee=employee, status=ReceiptStatus.SUBMITTED)
+    count = open_receipts.count()
+    if count:
+        losses.append(
+            ngettext(
+                "%(count)d receipt waiting for your decision",
+                "%(count)d receipts waiting for your decision",
+                count,
+            )
+            % {"count": count}
+        )
+    if employee.user_id is not None:
+        losses.append(_("their login to the benefits area"))
+    return losses
 
 
 @login_required

@@ -17,8 +17,10 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
 from benefitsync.benefits.models import EmployeeBenefit, EndReason
 from benefitsync.companies.models import Company
@@ -88,6 +90,55 @@ SORTS: dict[str, tuple[str, ...]] = {
     "status": ("status", "last_working_month"),
     "benefits": ("active_benefits",),
 }
+
+
+def has_editable_fields(readonly: tuple[str, ...]) -> bool:
+    """Is any field of the edit form left for the portal to change?"""
+    return any(name not in readonly for name in FORM_FIELDS)
+
+
+# Personio's status values, shown translated (the raw value is what the API sends).
+PERSONIO_STATUS_LABELS: dict[str, Any] = {
+    "active": pgettext_lazy("personio status", "active"),
+    "onboarding": pgettext_lazy("personio status", "onboarding"),
+    "leave": pgettext_lazy("personio status", "on leave"),
+    "inactive": pgettext_lazy("personio status", "inactive"),
+}
+
+
+def explanations(employee: Employee) -> list[str]:
+    """The rules that bite for this employee now, in words (SPEC §4.2, §4.3, §6)."""
+    texts: list[str] = []
+    lwm = employee.lwm
+    if employee.leaving_date and lwm and Month.of(employee.leaving_date) < lwm:
+        texts.append(
+            _(
+                "The leaving date %(date)s lies in a month that had already passed when it "
+                "reached the portal. Leaving is never backdated, so the last working month is "
+                "%(month)s: benefits end with it."
+            )
+            % {
+                "date": date_format(employee.leaving_date, "SHORT_DATE_FORMAT"),
+                "month": month_label(lwm),
+            }
+        )
+    if employee.status == EmployeeStatus.LEAVING and lwm:
+        texts.append(
+            _(
+                "Until the end of %(month)s the employee can still choose vouchers and submit "
+                "receipts for months up to %(month)s; no new benefits can be added. Afterwards "
+                "they can only redeem vouchers of earlier months."
+            )
+            % {"month": month_label(lwm)}
+        )
+    elif employee.status == EmployeeStatus.LEFT:
+        texts.append(
+            _(
+                "The employee has left: they can still log in and redeem vouchers of earlier "
+                "months, but can neither choose vouchers nor submit receipts."
+            )
+        )
+    return texts
 
 
 def search_employees(
@@ -253,6 +304,7 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     decision = rules.check(
         rules.Action.CONFIGURE_BENEFIT, status=employee.status, today=today, last_month=employee.lwm
     )
+    readonly = readonly_fields(company, employee)
     return render(
         request,
         "employees/detail.html",
@@ -261,9 +313,14 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "benefit_rows": rows,
             "can_configure": decision.allowed,
             "configure_refusal": decision.reason,
-            "can_edit": True,
+            # No "Edit" for a page on which nothing can be changed (every field from Personio).
+            "can_edit": has_editable_fields(readonly),
+            "explanations": explanations(employee),
+            "personio_status": PERSONIO_STATUS_LABELS.get(
+                employee.personio_status, employee.personio_status
+            ),
             "personio_connected": personio_connected(company),
-            "readonly": readonly_fields(company, employee),
+            "readonly": readonly,
             "leaving_end_reason": EndReason.LEAVING,
         },
     )
@@ -322,5 +379,10 @@ def employee_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request,
         "employees/form.html",
-        {"form": form, "employee": employee, "readonly": readonly},
+        {
+            "form": form,
+            "employee": employee,
+            "readonly": readonly,
+            "can_save": has_editable_fields(readonly),
+        },
     )
