@@ -298,4 +298,4 @@ def test_refusals_are_shown_in_german_for_german_users(person: Build, today: dt.
         follow=True,
         headers={"accept-language": "de"},
     )
-    assert "Der Mitarbeiter ist ausgetreten." in _messages(response)
+    assert "Die oder der Mitarbeitende ist ausgetreten." in _messages(response)
