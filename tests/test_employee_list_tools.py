@@ -50,7 +50,7 @@ def test_the_list_sorts_by_a_column_both_ways(
     names = [e.last_name for e in client.get(_list(company_a), {"sort": "-name"}).context["page"]]
     assert names == ["Özdemir", "Meyer", "Adams"]
     by_email = client.get(_list(company_a), {"sort": "email"}).context["page"]
-    assert [e.last_name for e in by_email][0] == "Adams"  # the empty e-mail first
+    assert next(e.last_name for e in by_email) == "Adams"  # the empty e-mail first
     ignored = client.get(_list(company_a), {"sort": "password"})
     assert ignored.status_code == 200 and ignored.context["sort"] == ""
 

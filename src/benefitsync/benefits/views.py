@@ -25,7 +25,6 @@ from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.lib.months import Month, month_label
 
-
 # § 8 Abs. 2 Satz 11 EStG: non-cash benefits of a month are tax-free up to this sum (a
 # Freigrenze: one cent more and all of it is taxable).
 NON_CASH_LIMIT = Decimal("50.00")

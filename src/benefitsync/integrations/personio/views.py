@@ -229,7 +229,7 @@ def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
 
 
 def count_text(key: str, n: int) -> str:
-    """"3 created", "1 error" / "2 errors": a count with its label, in the right number."""
+    """ "3 created", "1 error" / "2 errors": a count with its label, in the right number."""
     if key == "errors":
         return ngettext("%(n)s error", "%(n)s errors", n) % {"n": n}
     return f"{n} {COUNT_LABELS.get(key, key)}"
