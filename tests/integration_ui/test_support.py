@@ -131,3 +131,35 @@ def test_filter_preview_counts_per_company_and_flags_employees_in_several(
     assert "would land in more than one company" in html  # B has no filter: takes everyone
     assert "Beta AG" in html and "Alpha GmbH" in html
     assert not services.integration_for(company_a).has_filter
+
+
+def test_filter_preview_warns_when_the_filter_matches_nobody(
+    company_a: Company,
+    support: User,
+    client_for: ClientFor,
+    connected_a: PersonioIntegration,
+) -> None:
+    url = reverse("support:filter", kwargs={"pk": company_a.pk})
+    typo = client_for(support).post(
+        url, {"email_domains": "alpha.exmaple", "company_names": "", "action": "preview"}
+    )
+    assert 'id="matches-nobody"' in typo.content.decode()
+    nothing = client_for(support).post(
+        url, {"email_domains": "", "company_names": "", "action": "preview"}
+    )
+    assert 'id="matches-nobody"' not in nothing.content.decode()
+
+
+def test_support_sees_the_filter_values_on_the_company_list(
+    company_a: Company, support: User, client_for: ClientFor
+) -> None:
+    services.do_set_company_filter(
+        company_a,
+        email_domains=["alpha.example"],
+        company_names=["Alpha Süd GmbH"],
+        opt_in=True,
+        acting_user=support,
+    )
+    html = client_for(support).get(reverse("support:companies")).content.decode()
+    assert "alpha.example" in html and "Alpha Süd GmbH" in html
+    assert "Opt-in flag required" in html

@@ -184,6 +184,8 @@ class FilterPreview:
     several: tuple[tuple[str, tuple[str, ...]], ...] = ()
     several_total: int = 0
     remote_total: int = 0
+    # The company itself would get nobody, though Personio delivers people: a typo in a domain.
+    matches_nobody: bool = False
 
 
 def filter_preview(
@@ -208,6 +210,7 @@ def filter_preview(
     except PersonioError as exc:
         return FilterPreview(error=_("Personio could not be read: %(error)s") % {"error": exc})
     return FilterPreview(
+        matches_nobody=bool(reading.readable) and not per_company.get(company.name),
         per_company=tuple(per_company.items()),
         several=tuple((label, tuple(names)) for label, names in several[:PREVIEW_SEVERAL_LIMIT]),
         several_total=len(several),
