@@ -292,3 +292,32 @@ def test_sign_up_shows_the_password_rules_before_the_first_try(
         reverse("employee_area:signup", args=[token]), headers={"accept-language": "de"}
     )
     assert "mindestens 8 Zeichen" in german.content.decode()
+
+
+def test_the_api_tells_the_employee_the_decision(person: Build, today: dt.date) -> None:
+    employee = person()
+    receipt = _submit(employee, "10.00", today)
+    do_reject_receipt(receipt, reason="Blurred", acting_user=None)
+    mine = client_for(employee).get("/api/me/receipts").json()
+    assert mine[0]["status"] == "rejected" and mine[0]["decision_reason"] == "Blurred"
+    assert mine[0]["approved_amount"] is None
+
+
+def test_vouchers_by_month_show_who_chose_what_and_who_has_not_chosen(
+    person: Build, today: dt.date, hr_client: Client, company: Company
+) -> None:
+    chooser = person(first_name="Carla", last_name="Chooser")
+    waiting = person(first_name="Willi", last_name="Waiting")
+    url = reverse("benefits:vouchers", args=[company.slug])
+    previous = Month.of(today).previous()  # build_employee chose REWE, issued, for last month
+    html = hr_client.get(url, {"month": str(previous)}).content.decode()
+    assert "Chooser, Carla" in html and "Waiting, Willi" in html and "REWE" in html
+    assert "2 vouchers chosen" in html and "0 not chosen yet" in html
+    client_for(chooser).post(
+        reverse("employee_area:select_voucher"), {"month": str(Month.of(today)), "provider": "ikea"}
+    )
+    html = hr_client.get(url).content.decode()
+    chosen, not_chosen = html.split("Not chosen yet</h2>", 1)
+    assert "IKEA" in chosen and "Chooser, Carla" in chosen
+    assert "Waiting, Willi" in not_chosen and "Chooser" not in not_chosen
+    assert "§ 8 Abs. 2 Satz 11 EStG" in html
