@@ -359,6 +359,7 @@ TABLE: dict[str, Row] = {
     # Support
     "support:companies": support_page(),
     "support:filter": support_page(),
+    "support:integration": row(LOGIN, 404, 404, 404, 200, post={SUPPORT: 405}),
     # The back office (Django admin)
     "admin:index": admin_page(),
     "admin:login": row(200, 200, 200, 200, REDIRECT),

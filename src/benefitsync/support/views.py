@@ -23,6 +23,7 @@ from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user
 from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio import views as personio_views
 from benefitsync.integrations.personio.errors import PersonioError
 from benefitsync.integrations.personio.models import (
     IntegrationStatus,
@@ -91,6 +92,35 @@ def company_health() -> list[Health]:
         Health(c, integrations.get(c.pk), last.get(c.pk), success.get(c.pk), c.pk in held)
         for c in Company.objects.order_by("name")
     ]
+
+
+@support_required
+@require_GET
+def company_integration(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any company's Personio integration, read-only for support: status, schedule, filter,
+    attributes received, the latest runs with their counts (never the client secret). Changing
+    it stays with the company's HR admin; held runs are resolved on the HR admin's page."""
+    company = get_object_or_404(Company, pk=pk)
+    integration = services.integration_for(company)
+    runs = list(SyncRun.objects.filter(company=company)[:10])
+    attributes = integration.last_attributes
+    missing = (
+        [label for key, label in services.REQUIRED_ATTRIBUTES.items() if key not in attributes]
+        if attributes is not None
+        else []
+    )
+    return render(
+        request,
+        "support/integration.html",
+        {
+            "target": company,
+            "integration": integration,
+            "runs": [(run, personio_views.count_texts_of(run)) for run in runs],
+            "held": any(run.status == RunStatus.HELD for run in runs),
+            "attributes": sorted(attributes or []),
+            "missing_attributes": missing,
+        },
+    )
 
 
 @support_required

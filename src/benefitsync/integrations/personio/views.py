@@ -235,6 +235,11 @@ def count_text(key: str, n: int) -> str:
     return f"{n} {COUNT_LABELS.get(key, key)}"
 
 
+def count_texts_of(run: SyncRun | None) -> list[str]:
+    """A run's counts as read: ["3 created", "1 error", …] (also the support pages')."""
+    return _count_texts(run)
+
+
 def _count_texts(run: SyncRun | None) -> list[str]:
     if run is None or not run.counts:
         return []
