@@ -307,7 +307,7 @@ def test_vouchers_by_month_show_who_chose_what_and_who_has_not_chosen(
     person: Build, today: dt.date, hr_client: Client, company: Company
 ) -> None:
     chooser = person(first_name="Carla", last_name="Chooser")
-    waiting = person(first_name="Willi", last_name="Waiting")
+    person(first_name="Willi", last_name="Waiting")
     url = reverse("benefits:vouchers", args=[company.slug])
     previous = Month.of(today).previous()  # build_employee chose REWE, issued, for last month
     html = hr_client.get(url, {"month": str(previous)}).content.decode()
