@@ -186,3 +186,22 @@ def test_a_voucher_above_50_euros_warns_about_the_non_cash_limit(
         url, {"kind": "meal", "monthly_amount": "60", "start_month": month}, follow=True
     )
     assert "50 € limit" not in " ".join(str(m) for m in fine.context["messages"])
+
+
+def test_dates_and_months_read_one_way_per_language(
+    client_for: ClientFor, hr_a: User, company_a: Company
+) -> None:
+    person = make_employee(
+        company_a,
+        hire_date=dt.date(2026, 12, 2),
+        status=EmployeeStatus.LEAVING,
+        leaving_date=dt.date(2099, 3, 15),
+        last_working_month=dt.date(2099, 3, 1),
+    )
+    url = reverse("employees:detail", kwargs={"slug": "alpha", "pk": person.pk})
+    english = client_for(hr_a).get(url).content.decode()
+    assert "2 Dec 2026" in english and "15 Mar 2099" in english and "March 2099" in english
+    assert "12/02/2026" not in english and "2099-03" not in english
+    german = client_for(hr_a).get(url, headers={"accept-language": "de"}).content.decode()
+    assert "02.12.2026" in german and "15.03.2099" in german and "März 2099" in german
+    assert "2099-03" not in german
