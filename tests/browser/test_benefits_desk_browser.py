@@ -10,6 +10,7 @@ measured at 390 px: none may be wider than the screen.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee, EmployeeStatus
 from benefitsync.employees.services import company_today
 from benefitsync.invitations.models import OutboundEmail
+from benefitsync.invitations.services import do_invite
 from benefitsync.lib.months import Month
 from tests.factories import make_company, make_employee, make_hr_admin, make_user
 
@@ -294,6 +296,12 @@ def test_no_main_page_is_wider_than_a_390_px_phone(
         amount=Decimal("12.34"),
         file="receipts/none.pdf",
     )
+    make_user("support@benefitsync.example", is_staff=True)
+    newcomer = make_employee(company, first_name="Nele", last_name="Neu", email="nele@n.example")
+    do_invite(newcomer, acting_user=None)
+    body = OutboundEmail.objects.get(key__startswith=f"invite:{newcomer.pk}:").body
+    signup = re.search(r"(/me/signup/[^/\s]+/)", body)
+    assert signup is not None
     browser = browser_page.context.browser
     assert browser is not None
     too_wide: dict[str, int] = {}
@@ -317,7 +325,15 @@ def test_no_main_page_is_wider_than_a_390_px_phone(
             ],
         ),
         (jana.email, ["/me/", "/me/receipts/"]),
-        ("", ["/login/"]),
+        (
+            "support@benefitsync.example",
+            [
+                "/support/",
+                f"/support/companies/{company.pk}/integration/",
+                f"/support/companies/{company.pk}/filter/",
+            ],
+        ),
+        ("", ["/login/", signup.group(1)]),
     ):
         for language in ("en", "de"):
             page = new_page(browser, width=390)
