@@ -205,3 +205,30 @@ def test_dates_and_months_read_one_way_per_language(
     german = client_for(hr_a).get(url, headers={"accept-language": "de"}).content.decode()
     assert "02.12.2026" in german and "15.03.2099" in german and "März 2099" in german
     assert "2099-03" not in german
+
+
+def test_personio_values_in_a_run_s_changes_are_translated(
+    client_for: ClientFor, hr_a: User, company_a: Company
+) -> None:
+    from django.utils import timezone
+
+    from benefitsync.integrations.personio.models import RunStatus, SyncEvent, SyncRun
+
+    person = make_employee(company_a)
+    run = SyncRun.objects.create(
+        company=company_a,
+        trigger="manual",
+        status=RunStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        counts={"updated": 1},
+    )
+    SyncEvent.objects.create(
+        run=run,
+        company=company_a,
+        employee=person,
+        action="update",
+        changes={"employment_type": ["internal", "external"], "gender": ["male", "diverse"]},
+    )
+    url = reverse("personio:run", kwargs={"slug": "alpha", "pk": run.pk})
+    german = client_for(hr_a).get(url, headers={"accept-language": "de"}).content.decode()
+    assert "Intern → Extern" in german and "männlich → divers" in german

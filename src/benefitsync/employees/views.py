@@ -20,13 +20,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import pgettext_lazy
 
-from benefitsync.benefits.models import EmployeeBenefit, EndReason
+from benefitsync.benefits.models import EmployeeBenefit, EndReason, Receipt
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user, resolve_company
 from benefitsync.employees import rules
 from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
+from benefitsync.employees.labels import value_label
 from benefitsync.employees.models import (
     Employee,
     EmployeeSource,
@@ -54,6 +54,7 @@ LIST_FIELDS = (
     "source",
 )
 FORM_FIELDS = tuple(EmployeeForm.base_fields)
+RECEIPTS_SHOWN = 10  # the latest on the employee's page; the inbox has them all
 
 
 def personio_connected(company: Company) -> bool:
@@ -95,15 +96,6 @@ SORTS: dict[str, tuple[str, ...]] = {
 def has_editable_fields(readonly: tuple[str, ...]) -> bool:
     """Is any field of the edit form left for the portal to change?"""
     return any(name not in readonly for name in FORM_FIELDS)
-
-
-# Personio's status values, shown translated (the raw value is what the API sends).
-PERSONIO_STATUS_LABELS: dict[str, Any] = {
-    "active": pgettext_lazy("personio status", "active"),
-    "onboarding": pgettext_lazy("personio status", "onboarding"),
-    "leave": pgettext_lazy("personio status", "on leave"),
-    "inactive": pgettext_lazy("personio status", "inactive"),
-}
 
 
 def explanations(employee: Employee) -> list[str]:
@@ -316,9 +308,10 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             # No "Edit" for a page on which nothing can be changed (every field from Personio).
             "can_edit": has_editable_fields(readonly),
             "explanations": explanations(employee),
-            "personio_status": PERSONIO_STATUS_LABELS.get(
-                employee.personio_status, employee.personio_status
+            "receipts": list(
+                Receipt.objects.filter(employee=employee).select_related("benefit")[:RECEIPTS_SHOWN]
             ),
+            "personio_status": value_label("personio_status", employee.personio_status),
             "personio_connected": personio_connected(company),
             "readonly": readonly,
             "leaving_end_reason": EndReason.LEAVING,
