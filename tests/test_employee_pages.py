@@ -99,15 +99,17 @@ def test_filter_by_status_and_counts_per_status(
     client = client_for(hr_a)
     response = client.get(list_url(staff[0].company), {"status": "leaving"})
     assert names(response) == ["Carl Claus"]
-    assert [(value, count) for value, _label, count in response.context["tabs"]] == [
-        ("", 3),
-        ("active", 1),
-        ("leaving", 1),
-        ("left", 1),
+    assert [(value, flag, count) for value, flag, _label, count in response.context["tabs"]] == [
+        ("", "", 3),
+        ("active", "", 1),
+        ("leaving", "", 1),
+        ("left", "", 1),
+        ("", "missing", 1),
+        ("", "not_invited", 2),
     ]
     content = response.content.decode()
     assert "Leaving planned" in content
-    assert "last month 2099-03" in content
+    assert "last month March 2099" in content
 
 
 def test_status_badges_and_the_missing_from_personio_flag_are_shown(

@@ -325,6 +325,8 @@ TABLE: dict[str, Row] = {
     # Company pages (the employer portal)
     "employees:list": get_only_company_page(),
     "employees:create": company_page(),
+    "employees:export": get_only_company_page(),
+    "employees:bulk": post_only_company_action(),
     "employees:detail": get_only_company_page(),
     "employees:edit": company_page(),
     "employee_actions:terminate": company_page(),
@@ -340,6 +342,9 @@ TABLE: dict[str, Row] = {
     "payroll:download": get_only_company_page(),
     "payroll:close": post_only_company_action(),
     "payroll:settings": company_page(),
+    "benefits:receipts": get_only_company_page(),
+    "benefits:receipts_approve": post_only_company_action(),
+    "benefits:vouchers": get_only_company_page(),
     "personio:integration": get_only_company_page(),
     "personio:connect": post_only_company_action(),
     "personio:auto_invite": post_only_company_action(),
@@ -383,6 +388,7 @@ TABLE: dict[str, Row] = {
     # Support
     "support:companies": support_page(),
     "support:filter": support_page(),
+    "support:integration": row(LOGIN, 404, 404, 404, 200, post={SUPPORT: 405}),
     # The back office (Django admin)
     "admin:index": admin_page(),
     "admin:login": row(200, 200, 200, 200, REDIRECT),

@@ -153,7 +153,7 @@ def test_refusal_for_a_month_after_the_last_working_month_names_that_month() -> 
     decision = rules.check(
         Action.SELECT_VOUCHER, status=LEAVING, today=TODAY, last_month=M(2025, 9), month=M(2025, 10)
     )
-    assert "2025-09" in decision.reason
+    assert "September 2025" in decision.reason  # a month as people read it, not "2025-09"
 
 
 def test_immediate_termination_refusal_explains_the_voucher() -> None:

@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +140,32 @@ def take(out: Path, chromium: str) -> int:
                 expect(page.locator(".status-line")).to_contain_text("Leaving planned")
                 shot(page, "employee-leaving.png")
 
+                # The benefits desk: an employee (German) submits two receipts; the HR admin
+                # previews one and approves it, rejects the other with a reason.
+                employee, password = _employee_with_receipts(leaver.company_id, today)
+                page.goto(f"{base}/c/{logins.company_slug}/benefits/receipts/")
+                expect(page.locator("#receipts tbody tr")).to_have_count(2)
+                shot(page, "receipts.png")
+                page.locator("#receipts tbody tr").first.get_by_role("link", name="Check").click()
+                expect(page.locator("img.preview")).to_be_visible()
+                shot(page, "receipt-decide.png")
+                page.click("button[value=approve]")
+                page.fill("#reject-reason", "Bitte den Beleg mit Einzelposten hochladen.")
+                page.click("button[value=reject]")
+                expect(page.locator("main")).to_contain_text("No receipt is waiting")
+
+                me = browser.new_context(viewport=VIEWPORT, locale="de-DE")
+                employee_page = me.new_page()
+                employee_page.goto(f"{base}/login/")
+                employee_page.fill("input[name=username]", employee)
+                employee_page.fill("input[type=password]", password)
+                employee_page.click("main button[type=submit]")
+                employee_page.wait_for_url(lambda url: "/login/" not in url)
+                employee_page.goto(f"{base}/me/receipts/")
+                expect(employee_page.locator("#my-receipts")).to_contain_text("Abgelehnt")
+                shot(employee_page, "employee-receipts.png")
+                me.close()
+
                 page.set_viewport_size(PHONE)
                 page.goto(personio)
                 shot(page, "phone.png")
@@ -156,6 +183,69 @@ def take(out: Path, chromium: str) -> int:
         print(f"some PNGs exceed {LIMIT // 1000} KB", file=sys.stderr)
         return 1
     return 0
+
+
+def _employee_with_receipts(company_id: int, today: dt.date) -> tuple[str, str]:
+    """A signed-up employee with a meal allowance and two receipts submitted in German (a PNG
+    drawn in the preview, and a PDF); returns their login."""
+    import struct
+    import zlib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import translation
+
+    from benefitsync.accounts.models import User
+    from benefitsync.benefits.models import BenefitType, EmployeeBenefit
+    from benefitsync.benefits.receipts import do_submit_receipt
+    from benefitsync.employees.models import Employee, EmployeeStatus
+    from benefitsync.lib.months import Month
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    width, height = 360, 480  # a pale receipt with a few grey "lines"
+    rows = [
+        b"\x00" + (b"\x70\x70\x70" if y % 40 in (20, 21) and 30 < y < 420 else b"\xfa\xf7\xee")
+        * width
+        for y in range(height)
+    ]
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    employee = (
+        Employee.objects.filter(company_id=company_id, status=EmployeeStatus.ACTIVE, user=None)
+        .exclude(email="")
+        .order_by("last_name")
+        .last()
+    )
+    assert employee is not None
+    password = "Receipts-Demo-2026"
+    employee.user = User.objects.create_user(employee.email, password)
+    employee.save(update_fields=["user"])
+    meal = EmployeeBenefit.objects.create(
+        company_id=company_id,
+        employee=employee,
+        kind=BenefitType.MEAL,
+        monthly_amount=Decimal("100.00"),
+        start_month=Month.of(today).previous().first_day,
+    )
+    with translation.override("de"):
+        for amount, name, content in (("24.90", "bistro.png", png), ("38.50", "k.pdf", pdf)):
+            do_submit_receipt(
+                employee,
+                benefit=meal,
+                month=Month.of(today),
+                amount=Decimal(amount),
+                upload=SimpleUploadedFile(name, content),
+                today=today,
+                acting_user=None,
+            )
+    return employee.email, password
 
 
 if __name__ == "__main__":

@@ -118,7 +118,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "benefitsync.companies.context_processors.current_company",
+                "benefitsync.benefits.context_processors.open_receipts",
             ],
+            "builtins": ["benefitsync.lib.template_filters"],
         },
     }
 ]
@@ -252,6 +254,8 @@ if PRODUCTION:
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# One date format per language (2 Dec 2026 / 02.12.2026), see benefitsync/formats/.
+FORMAT_MODULE_PATH = ["benefitsync.formats"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

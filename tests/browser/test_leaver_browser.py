@@ -68,7 +68,7 @@ def personio_id(employee: Employee) -> int:
 
 
 def month_text(day: dt.date) -> str:
-    return Month.of(day).first_day.strftime("%Y-%m")
+    return Month.of(day).first_day.strftime("%B %Y")  # English month names: the page is English
 
 
 def test_leavers_deletion_disconnect_and_reconnect_without_duplicates(

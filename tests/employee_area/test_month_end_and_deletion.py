@@ -247,6 +247,7 @@ def test_terminate_now_shows_benefits_as_ended_now_not_from_this_month_until_las
 ) -> None:
     from benefitsync.benefits.models import BenefitType, EmployeeBenefit
     from benefitsync.employees.services import company_today, do_terminate_now
+    from benefitsync.lib.months import month_label
     from tests.employee_area.conftest import build_employee, client_for
 
     today = company_today(company)
@@ -262,5 +263,6 @@ def test_terminate_now_shows_benefits_as_ended_now_not_from_this_month_until_las
     do_terminate_now(employee, today=today, acting_user=None)
     html = client_for(employee).get("/me/", headers={"accept-language": "en"}).content.decode()
     assert "Never started" in html  # the allowance that would have begun this month
-    assert f"Ended with {current.previous()}" in html  # the ones that ran until last month
-    assert f"until {current.previous()}" not in html
+    last = month_label(current.previous())
+    assert f"Ended with {last}" in html  # the ones that ran until last month
+    assert f"until {last}" not in html

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from benefitsync.benefits.models import BenefitType, EmployeeBenefit, MonthlyTotal, Receipt
 from benefitsync.benefits.receipts import (
+    do_approve_receipt,
     do_decide_receipt,
     do_submit_receipt,
-    reimbursable_part,
     reimbursed,
 )
 from benefitsync.companies.models import Company
@@ -53,32 +53,44 @@ def _meal_total(company: Company) -> Decimal:
     return Decimal("0") if total is None else total.amount
 
 
-def test_approving_eight_huge_receipts_reimburses_only_the_monthly_amount(
-    company: Company, settings: Any
+def test_a_receipt_above_the_monthly_amount_is_refused_before_the_upload(
+    company: Company,
 ) -> None:
     """The attack from the probe: eight receipts for €100,018 against a €108 meal allowance."""
     person, meal = _meal(company, "108.00")
-    receipts = [_submit(person, meal, "12502.25") for _ in range(7)]
-    receipts.append(_submit(person, meal, "12502.25"))  # 8 × 12,502.25 = 100,018
-    # All submitted before any approval: the cap on what an approval reimburses must hold.
-    for receipt in receipts:
-        do_decide_receipt(receipt, approve=True, acting_user=None)
-    assert _meal_total(company) == Decimal("108.00")
-    assert reimbursed(meal, MONTH) == Decimal("108.00")
+    with pytest.raises(ActionRefused, match=r"Only 108\.00 € of your"):
+        _submit(person, meal, "12502.25")
+    assert not Receipt.objects.filter(benefit=meal).exists()
 
 
 def test_receipts_add_up_to_the_monthly_amount_and_no_further(company: Company) -> None:
     person, meal = _meal(company, "100.00")
-    first, second, third = (_submit(person, meal, a) for a in ("60.00", "30.00", "25.00"))
+    first, second = _submit(person, meal, "60.00"), _submit(person, meal, "30.00")
+    with pytest.raises(ActionRefused, match=r"Only 10\.00 €"):
+        _submit(person, meal, "25.00")  # 60 + 30 are pending: 10 left to ask for
+    third = _submit(person, meal, "10.00")
     for receipt in (first, second, third):
         do_decide_receipt(receipt, approve=True, acting_user=None)
-    assert _meal_total(company) == Decimal("100.00")  # 60 + 30 + 10 of the 25
+    assert _meal_total(company) == Decimal("100.00")
+    assert reimbursed(meal, MONTH) == Decimal("100.00")
+
+
+def test_an_approval_never_grants_more_than_is_left_of_the_month(company: Company) -> None:
+    person, meal = _meal(company, "100.00")
+    first, second = _submit(person, meal, "60.00"), _submit(person, meal, "40.00")
+    do_approve_receipt(first, acting_user=None)
+    meal.monthly_amount = Decimal("80.00")  # HR lowered the allowance meanwhile
+    meal.save(update_fields=["monthly_amount"])
+    with pytest.raises(ActionRefused, match=r"At most 20\.00 €"):
+        do_approve_receipt(second, amount=Decimal("40.00"), acting_user=None)
+    do_approve_receipt(second, acting_user=None)  # the default is capped at what is left
+    assert reimbursed(meal, MONTH) == Decimal("80.00")
 
 
 def test_no_receipt_is_taken_once_the_month_is_fully_reimbursed(company: Company) -> None:
     person, meal = _meal(company, "50.00")
     do_decide_receipt(_submit(person, meal, "50.00"), approve=True, acting_user=None)
-    with pytest.raises(ActionRefused, match="already fully reimbursed"):
+    with pytest.raises(ActionRefused, match="Nothing is left"):
         _submit(person, meal, "5.00")
 
 
@@ -94,19 +106,3 @@ def test_the_number_of_receipts_per_benefit_and_month_is_capped(
     do_decide_receipt(receipts[0], approve=False, acting_user=None)
     _submit(person, meal, "1.00")
     assert Receipt.objects.filter(benefit=meal).count() == 4
-
-
-@pytest.mark.parametrize(
-    ("monthly", "before", "amount", "part"),
-    [
-        ("108", "0", "12502.25", "108"),
-        ("100", "60", "30", "30"),
-        ("100", "90", "25", "10"),
-        ("100", "100", "5", "0"),
-        ("100", "150", "5", "0"),
-    ],
-)
-def test_the_reimbursable_part_of_a_receipt(
-    monthly: str, before: str, amount: str, part: str
-) -> None:
-    assert reimbursable_part(Decimal(monthly), Decimal(before), Decimal(amount)) == Decimal(part)

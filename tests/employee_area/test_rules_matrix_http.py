@@ -224,7 +224,9 @@ def test_hr_admin_deletes_after_the_advice_to_tell_the_employee(
     employee = person(status)
     page = hr_client.get(_url("delete", employee)).content.decode()
     assert "tell the employee" in page and "save their vouchers" in page
-    assert "1 voucher has not been redeemed yet" in page
+    previous = Month.of(company_today(employee.company)).previous()
+    label = previous.first_day.strftime("%B %Y")
+    assert f"an issued REWE voucher for {label} (50.00 €), not redeemed yet" in page
     response = hr_client.post(_url("delete", employee))
     assert response.status_code == 302
     assert not Employee.objects.filter(pk=employee.pk).exists()
@@ -296,4 +298,4 @@ def test_refusals_are_shown_in_german_for_german_users(person: Build, today: dt.
         follow=True,
         headers={"accept-language": "de"},
     )
-    assert "Der Mitarbeiter ist ausgetreten." in _messages(response)
+    assert "Die oder der Mitarbeitende ist ausgetreten." in _messages(response)

@@ -131,3 +131,66 @@ def test_filter_preview_counts_per_company_and_flags_employees_in_several(
     assert "would land in more than one company" in html  # B has no filter: takes everyone
     assert "Beta AG" in html and "Alpha GmbH" in html
     assert not services.integration_for(company_a).has_filter
+
+
+def test_filter_preview_warns_when_the_filter_matches_nobody(
+    company_a: Company,
+    support: User,
+    client_for: ClientFor,
+    connected_a: PersonioIntegration,
+) -> None:
+    url = reverse("support:filter", kwargs={"pk": company_a.pk})
+    typo = client_for(support).post(
+        url, {"email_domains": "alpha.exmaple", "company_names": "", "action": "preview"}
+    )
+    assert 'id="matches-nobody"' in typo.content.decode()
+    nothing = client_for(support).post(
+        url, {"email_domains": "", "company_names": "", "action": "preview"}
+    )
+    assert 'id="matches-nobody"' not in nothing.content.decode()
+
+
+def test_support_sees_the_filter_values_on_the_company_list(
+    company_a: Company, support: User, client_for: ClientFor
+) -> None:
+    services.do_set_company_filter(
+        company_a,
+        email_domains=["alpha.example"],
+        company_names=["Alpha Süd GmbH"],
+        opt_in=True,
+        acting_user=support,
+    )
+    html = client_for(support).get(reverse("support:companies")).content.decode()
+    assert "alpha.example" in html and "Alpha Süd GmbH" in html
+    assert "Opt-in flag required" in html
+
+
+def test_support_opens_any_company_s_integration_read_only_without_the_secret(
+    company_a: Company,
+    support: User,
+    hr_a: User,
+    client_for: ClientFor,
+    connected_a: PersonioIntegration,
+    sandbox: SandboxHandle,
+) -> None:
+    SyncRun.objects.create(
+        company=company_a,
+        trigger="manual",
+        status=RunStatus.SUCCEEDED,
+        counts={
+            "created": 3,
+            "updated": 0,
+            "leaving": 0,
+            "unchanged": 0,
+            "skipped": 0,
+            "errors": 1,
+        },
+    )
+    url = reverse("support:integration", kwargs={"pk": company_a.pk})
+    page = client_for(support).get(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "Integration active" in html
+    assert sandbox.client_id in html and sandbox.client_secret not in html
+    assert "3 created" in html and "1 error" in html and "1 errors" not in html
+    assert "<form" not in html.split("<main", 1)[1].split("</main>", 1)[0]  # read-only
+    assert client_for(hr_a).get(url).status_code == 404

@@ -266,7 +266,7 @@ def test_a_bad_record_of_a_known_employee_names_them_and_shows_on_their_page_unt
     page = hr.get(reverse("employees:detail", kwargs={"slug": company.slug, "pk": person.pk}))
     assert "could not take this employee" in page.content.decode()
     listed = hr.get(
-        reverse("employees:list", kwargs={"slug": company.slug}), {"status": "sync_problem"}
+        reverse("employees:list", kwargs={"slug": company.slug}), {"flag": "sync_problem"}
     )
     assert [e.pk for e in listed.context["page"]] == [person.pk]
 

@@ -100,6 +100,10 @@ class ReceiptOut(Schema):
     amount: Decimal
     status: str
     created_at: dt.datetime
+    # Set once decided: what will be reimbursed (approved), the HR admin's reason (rejected).
+    approved_amount: Decimal | None = None
+    decision_reason: str = ""
+    decided_at: dt.datetime | None = None
 
 
 @api.exception_handler(ActionRefused)
@@ -129,6 +133,9 @@ def _receipt(receipt: Receipt) -> ReceiptOut:
         amount=receipt.amount,
         status=receipt.status,
         created_at=receipt.created_at,
+        approved_amount=receipt.approved_amount,
+        decision_reason=receipt.decision_reason,
+        decided_at=receipt.decided_at,
     )
 
 

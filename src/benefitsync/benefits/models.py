@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 
 class BenefitType(models.TextChoices):
@@ -78,13 +78,16 @@ class EmployeeBenefit(models.Model):
         if end is not None and end < start:
             return str(_("Never started"))
         if end is not None and end < current:
-            return str(_("Ended with %(month)s")) % {"month": end}
+            return str(_("Ended with %(month)s")) % {"month": month_label(end)}
         if start > current:
             if end is not None:
-                return str(_("From %(start)s until %(end)s")) % {"start": start, "end": end}
-            return str(_("Starts %(month)s")) % {"month": start}
+                return str(_("From %(start)s until %(end)s")) % {
+                    "start": month_label(start),
+                    "end": month_label(end),
+                }
+            return str(_("Starts %(month)s")) % {"month": month_label(start)}
         if end is not None:
-            return str(_("Active until %(month)s")) % {"month": end}
+            return str(_("Active until %(month)s")) % {"month": month_label(end)}
         return str(_("Active"))
 
 
@@ -136,11 +139,29 @@ class Receipt(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.SUBMITTED
     )
+    # What the company pays for this receipt: set on approval, never above what was left of the
+    # benefit's monthly amount then (SPEC §6). Payroll reads this field, not `amount` (the
+    # receipt's own total, which may be higher).
+    approved_amount = models.DecimalField(
+        _("approved amount (EUR)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    # The HR admin's reason for a rejection, shown to the employee as written.
+    decision_reason = models.TextField(_("reason"), blank=True)
+    # The language the employee used when submitting: the decision e-mail is written in it.
+    language = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["company", "status", "month"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="approved", approved_amount__isnull=False)
+                | ~models.Q(status="approved"),
+                name="approved_receipt_has_amount",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} {self.amount} € {self.month:%Y-%m}"

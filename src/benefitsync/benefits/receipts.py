@@ -5,16 +5,18 @@ storage API under a random name: the uploaded file name may carry the person's n
 
 Business limits, per benefit and month:
 - at most `RECEIPT_MAX_PER_MONTH` receipts that are not rejected (a rejected one may be
-  replaced), and none once the approved receipts reach the monthly amount;
-- what is reimbursed never exceeds the benefit's monthly amount: `reimbursed()` is
-  min(monthly amount, sum of approved receipts), and an approval adds to the monthly totals only
-  the part still within the monthly amount (`reimbursable_part`).
+  replaced);
+- a submission asks for at most what is left of the monthly amount after approved and pending
+  receipts (`remaining_allowance(count_pending=True)`);
+- an approval grants at most what is left after the approved ones (`Receipt.approved_amount`),
+  so what is reimbursed (`reimbursed()`) never exceeds the benefit's monthly amount.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from benefitsync.audit import services as audit
@@ -36,7 +40,8 @@ from benefitsync.benefits.vouchers import add_to_total
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, lock_employee_for
-from benefitsync.lib.months import Month
+from benefitsync.invitations.services import queue_email
+from benefitsync.lib.months import Month, month_label
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -86,28 +91,12 @@ def max_per_month() -> int:
     return int(settings.RECEIPT_MAX_PER_MONTH)
 
 
-def approved_sum(benefit: EmployeeBenefit, month: Month, *, exclude: int | None = None) -> Decimal:
-    """The sum of the approved receipts of `benefit` in `month` (all of it, before the cap)."""
-    receipts = Receipt.objects.filter(
-        benefit=benefit, month=month.first_day, status=ReceiptStatus.APPROVED
-    )
-    if exclude is not None:
-        receipts = receipts.exclude(pk=exclude)
-    return receipts.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-
-
 def reimbursed(benefit: EmployeeBenefit, month: Month) -> Decimal:
-    """What `benefit` reimburses for `month`: the approved receipts, at most the monthly amount."""
-    return min(benefit.monthly_amount, approved_sum(benefit, month))
-
-
-def reimbursable_part(
-    monthly_amount: Decimal, approved_before: Decimal, amount: Decimal
-) -> Decimal:
-    """How much of a receipt of `amount` is reimbursed when `approved_before` is already approved
-    in its month: the part that still fits under `monthly_amount` (never negative)."""
-    room = max(Decimal("0"), monthly_amount - approved_before)
-    return min(amount, room)
+    """What `benefit` reimburses for `month`: the amounts granted by its approved receipts, which
+    an approval never lets exceed the monthly amount (`do_approve_receipt`)."""
+    return Receipt.objects.filter(
+        benefit=benefit, month=month.first_day, status=ReceiptStatus.APPROVED
+    ).aggregate(total=Sum("approved_amount"))["total"] or Decimal("0")
 
 
 def reimbursement_benefits_in(employee: Employee, month: Month) -> list[EmployeeBenefit]:
@@ -139,7 +128,9 @@ def do_submit_receipt(
     if benefit.employee_id != employee.pk or benefit.kind not in REIMBURSEMENT_TYPES:
         raise ActionRefused(_("This benefit is not reimbursed against receipts."))
     if not benefit.is_active_in(month):
-        raise ActionRefused(_("The benefit is not active in %(month)s.") % {"month": str(month)})
+        raise ActionRefused(
+            _("The benefit is not active in %(month)s.") % {"month": month_label(month)}
+        )
     if amount <= 0:
         raise ActionRefused(_("The amount must be positive."))
     if amount > Decimal("99999.99"):
@@ -155,10 +146,23 @@ def do_submit_receipt(
             _("At most %(count)s receipts per benefit and month can be submitted.")
             % {"count": max_per_month()}
         )
-    if approved_sum(benefit, month) >= benefit.monthly_amount:
+    left = remaining_allowance(_lock_benefit(benefit.pk), month, count_pending=True)
+    if left <= 0:
         raise ActionRefused(
-            _("The %(month)s allowance of this benefit is already fully reimbursed.")
-            % {"month": str(month)}
+            _("Nothing is left of your %(benefit)s for %(month)s.")
+            % {"benefit": benefit.get_kind_display(), "month": month_label(month)}
+        )
+    if amount > left:
+        raise ActionRefused(
+            _(
+                "Only %(left)s € of your %(benefit)s for %(month)s are left; please enter at "
+                "most that amount."
+            )
+            % {
+                "left": number_format(left, 2),
+                "benefit": benefit.get_kind_display(),
+                "month": month_label(month),
+            }
         )
     content, extension = read_checked(upload)
     receipt = Receipt(
@@ -167,6 +171,9 @@ def do_submit_receipt(
         benefit=benefit,
         month=month.first_day,
         amount=amount,
+        # The decision e-mail speaks the language the employee used here (their choice in the
+        # language switcher, else their browser's).
+        language=translation.get_language() or "",
     )
     receipt.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
     try:
@@ -185,38 +192,174 @@ def do_submit_receipt(
     return receipt
 
 
-@transaction.atomic
-def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | None) -> Receipt:
-    """The HR admin approves or rejects a submitted receipt; an approval adds to the anonymous
-    monthly totals the part of the receipt still within the benefit's monthly amount (the rest
-    is not reimbursed). A decided receipt stays decided."""
-    receipt = Receipt.objects.select_for_update().select_related("benefit").get(pk=receipt.pk)
-    if receipt.status != ReceiptStatus.SUBMITTED:
-        raise ActionRefused(_("This receipt has already been decided."))
-    # The benefit's row serialises decisions on its receipts: two approvals at once both see
-    # the other's amount, so together they never pass the monthly amount.
-    benefit = EmployeeBenefit.objects.select_for_update().get(pk=receipt.benefit_id)
-    month = Month.of(receipt.month)
-    part = Decimal("0")
-    if approve:
-        part = reimbursable_part(
-            benefit.monthly_amount, approved_sum(benefit, month, exclude=receipt.pk), receipt.amount
-        )
-    receipt.status = ReceiptStatus.APPROVED if approve else ReceiptStatus.REJECTED
-    receipt.decided_at = timezone.now()
-    receipt.save(update_fields=["status", "decided_at"])
-    if approve:
-        add_to_total(receipt.company_id, month, benefit.kind, part)
-    audit.record(
-        "receipt.decide",
-        company=receipt.company,
-        actor=acting_user,
-        target=f"employee:{receipt.employee_id}",
-        receipt=receipt.pk,
-        status=receipt.status,
-        reimbursed=str(part),
+def remaining_allowance(
+    benefit: EmployeeBenefit, month: Month, *, count_pending: bool, exclude: int | None = None
+) -> Decimal:
+    """What is left of `benefit`'s monthly amount in `month`: the amount minus what approved
+    receipts of that month were granted, and with `count_pending` also minus the amounts of
+    receipts still waiting for a decision (what an employee may still ask for). Never negative.
+    `exclude` leaves one receipt out (the one being decided)."""
+    receipts = Receipt.objects.filter(benefit=benefit, month=month.first_day)
+    if exclude is not None:
+        receipts = receipts.exclude(pk=exclude)
+    approved = receipts.filter(status=ReceiptStatus.APPROVED).aggregate(
+        total=Sum("approved_amount")
+    )["total"] or Decimal(0)
+    pending = Decimal(0)
+    if count_pending:
+        pending = receipts.filter(status=ReceiptStatus.SUBMITTED).aggregate(total=Sum("amount"))[
+            "total"
+        ] or Decimal(0)
+    return max(Decimal(0), benefit.monthly_amount - approved - pending)
+
+
+def _lock_benefit(benefit_id: int) -> EmployeeBenefit:
+    # Submissions and approvals of one benefit take turns, so two of them never both spend the
+    # same remaining euro.
+    return EmployeeBenefit.objects.select_for_update().get(pk=benefit_id)
+
+
+def _locked_open_receipt(receipt: Receipt) -> Receipt:
+    locked = (
+        Receipt.objects.select_for_update().select_related("employee", "company").get(pk=receipt.pk)
     )
-    return receipt
+    if locked.status != ReceiptStatus.SUBMITTED:
+        raise ActionRefused(_("This receipt has already been decided."))
+    return locked
+
+
+@transaction.atomic
+def do_approve_receipt(
+    receipt: Receipt, *, amount: Decimal | None = None, acting_user: User | None
+) -> Receipt:
+    """Approve a submitted receipt for `amount` (default: the receipt's amount, capped at what
+    is left). Refused when `amount` is not positive, above the receipt's amount, or above what
+    is left of the benefit's monthly amount that month after earlier approvals (SPEC §6).
+
+    Adds the approved amount to the anonymous monthly totals and queues the decision e-mail.
+    """
+    locked = _locked_open_receipt(receipt)
+    benefit = _lock_benefit(locked.benefit_id)
+    month = Month.of(locked.month)
+    left = remaining_allowance(benefit, month, count_pending=False, exclude=locked.pk)
+    granted = min(locked.amount, left) if amount is None else amount
+    if left <= 0:
+        raise ActionRefused(
+            _("Nothing is left of the monthly amount for %(month)s; reject the receipt instead.")
+            % {"month": month_label(month)}
+        )
+    if granted <= 0:
+        raise ActionRefused(_("The approved amount must be positive."))
+    if granted > locked.amount:
+        raise ActionRefused(_("The approved amount cannot exceed the receipt's amount."))
+    if granted > left:
+        raise ActionRefused(
+            _("At most %(left)s € are left of the monthly amount for %(month)s.")
+            % {"left": number_format(left, 2), "month": month_label(month)}
+        )
+    locked.status = ReceiptStatus.APPROVED
+    locked.approved_amount = granted
+    locked.decision_reason = ""
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "approved_amount", "decision_reason", "decided_at"])
+    add_to_total(locked.company_id, month, benefit.kind, granted)
+    audit.record(
+        "receipt.approve",
+        company=locked.company,
+        actor=acting_user,
+        target=f"employee:{locked.employee_id}",
+        receipt=locked.pk,
+        amount=str(granted),
+    )
+    _queue_decision_email(locked, benefit)
+    return locked
+
+
+@transaction.atomic
+def do_reject_receipt(receipt: Receipt, *, reason: str, acting_user: User | None) -> Receipt:
+    """Reject a submitted receipt; the reason is required and shown to the employee."""
+    locked = _locked_open_receipt(receipt)
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused(_("Please give a reason; the employee will see it."))
+    if len(reason) > 1000:
+        raise ActionRefused(_("Please keep the reason under 1,000 characters."))
+    locked.status = ReceiptStatus.REJECTED
+    locked.decision_reason = reason
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "decision_reason", "decided_at"])
+    audit.record(
+        "receipt.reject",
+        company=locked.company,
+        actor=acting_user,
+        target=f"employee:{locked.employee_id}",
+        receipt=locked.pk,
+    )
+    _queue_decision_email(locked, EmployeeBenefit.objects.get(pk=locked.benefit_id))
+    return locked
+
+
+def do_decide_receipt(receipt: Receipt, *, approve: bool, acting_user: User | None) -> Receipt:
+    """Kept for the JSON API and older callers: approve at the default amount, or reject with a
+    generic reason. The HR pages use `do_approve_receipt` / `do_reject_receipt`."""
+    if approve:
+        return do_approve_receipt(receipt, acting_user=acting_user)
+    return do_reject_receipt(
+        receipt, reason=str(_("Rejected by your HR department.")), acting_user=acting_user
+    )
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    approved: list[int]
+    refused: dict[int, str]
+
+
+def do_approve_receipts(receipts: list[Receipt], *, acting_user: User | None) -> BulkResult:
+    """Approve several receipts, each at its default amount and in its own transaction: one
+    refusal (already decided, nothing left) does not undo the others."""
+    approved: list[int] = []
+    refused: dict[int, str] = {}
+    for receipt in receipts:
+        try:
+            do_approve_receipt(receipt, acting_user=acting_user)
+        except ActionRefused as error:
+            refused[receipt.pk] = str(error)
+        else:
+            approved.append(receipt.pk)
+    return BulkResult(approved=approved, refused=refused)
+
+
+def _queue_decision_email(receipt: Receipt, benefit: EmployeeBenefit) -> None:
+    """Queue the decision e-mail in the language the employee submitted in (caller's
+    transaction: the outbox sends it after commit, exactly once)."""
+    employee = receipt.employee
+    if not employee.email:
+        return
+    language = receipt.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "first_name": employee.first_name,
+            "company": receipt.company.name,
+            "benefit": benefit.get_kind_display(),
+            "month": month_label(Month.of(receipt.month)),
+            "amount": number_format(receipt.amount, 2),
+            "approved_amount": number_format(receipt.approved_amount or 0, 2),
+            "approved": receipt.status == ReceiptStatus.APPROVED,
+            "reason": receipt.decision_reason,
+        }
+        body = render_to_string("benefits/email/receipt_decided.txt", context).strip() + "\n"
+        if context["approved"]:
+            subject = _("Your receipt for %(month)s was approved") % context
+        else:
+            subject = _("Your receipt for %(month)s was rejected") % context
+    queue_email(
+        company=receipt.company,
+        key=f"receipt:{receipt.pk}:decided",
+        to=employee.email,
+        subject=subject,
+        body=body,
+    )
 
 
 RECEIPTS_DIR = "receipts"

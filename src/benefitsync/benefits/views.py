@@ -20,7 +20,7 @@ from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 from benefitsync.payroll.services import voucher_limit_warning
 
 
@@ -122,6 +122,7 @@ def benefit_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.error(request, str(refused))
         else:
             messages.success(request, _("The benefit was changed."))
+            benefit.refresh_from_db()
             _warn_about_voucher_limit(request, benefit)
         return _to_employee(company, employee)
     return render(
@@ -162,7 +163,7 @@ def benefit_end(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The benefit ends at the end of %(month)s.") % {"month": end_month},
+                _("The benefit ends at the end of %(month)s.") % {"month": month_label(end_month)},
             )
         return _to_employee(company, employee)
     return render(

@@ -28,7 +28,7 @@ from benefitsync.benefits.models import (
 from benefitsync.employees import rules
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, lock_employee_for
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
@@ -98,13 +98,15 @@ def do_select_voucher(
         raise ActionRefused(_("Please choose one of the vouchers offered."))
     benefit = voucher_benefit_in(employee, month)
     if benefit is None:
-        raise ActionRefused(_("There is no voucher benefit for %(month)s.") % {"month": str(month)})
+        raise ActionRefused(
+            _("There is no voucher benefit for %(month)s.") % {"month": month_label(month)}
+        )
     selection = VoucherSelection.objects.filter(employee=employee, month=month.first_day).first()
     if selection is not None:
         if selection.issued_at is not None:
             raise ActionRefused(
                 _("The voucher for %(month)s is already issued and cannot be changed.")
-                % {"month": str(month)}
+                % {"month": month_label(month)}
             )
         selection.provider = provider
         selection.benefit = benefit

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from benefitsync.benefits.vouchers import VOUCHER_PROVIDERS
 from benefitsync.lib.forms import MonthField
+from benefitsync.lib.months import parse_entered
 
 
 class VoucherSelectForm(forms.Form):
@@ -20,8 +21,12 @@ class VoucherSelectForm(forms.Form):
 
 
 class ReceiptForm(forms.Form):
-    benefit = forms.IntegerField(label=_("Benefit"), min_value=1)
-    month = MonthField(label=_("Month"))
+    # The page offers one choice of benefit and month together ("benefit id:YYYY-MM"), listing
+    # only months the benefit is active in; `benefit` + `month` are the same, sent separately
+    # (older pages, scripts).
+    target = forms.CharField(required=False, max_length=40)
+    benefit = forms.IntegerField(label=_("Benefit"), min_value=1, required=False)
+    month = MonthField(label=_("Month"), required=False)
     amount = forms.DecimalField(
         label=_("Amount (EUR)"),
         min_value=Decimal("0.01"),
@@ -29,6 +34,24 @@ class ReceiptForm(forms.Form):
         decimal_places=2,
     )
     file = forms.FileField(label=_("Receipt (PDF, JPEG or PNG)"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        target = data.get("target") or ""
+        if target:
+            benefit, _sep, month = target.partition(":")
+            try:
+                # The one month validator of every form (`lib.months.parse_entered`).
+                data["benefit"] = int(benefit) if benefit.isdigit() and len(benefit) <= 12 else 0
+                data["month"] = parse_entered(month)
+            except ValueError:
+                data["benefit"] = 0
+            if not data["benefit"]:
+                self.add_error("target", _("Please choose a benefit and month."))
+                return data
+        elif not data.get("benefit") or not data.get("month"):
+            self.add_error("target", _("Please choose a benefit and month."))
+        return data
 
 
 class SignUpForm(forms.Form):

@@ -5,14 +5,23 @@ the page shows up front whether the rules allow it and why not.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from benefitsync.accounts import access
 from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
-from benefitsync.benefits.receipts import do_decide_receipt
+from benefitsync.benefits.receipts import (
+    do_approve_receipt,
+    do_reject_receipt,
+    remaining_allowance,
+)
 from benefitsync.benefits.vouchers import provider_name
 from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
@@ -25,7 +34,7 @@ from benefitsync.employees.services import (
 )
 from benefitsync.invitations.models import Invitation
 from benefitsync.invitations.services import InvitationRefused, do_invite
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 
 def _employee(request: HttpRequest, slug: str, pk: int) -> Employee:
@@ -83,14 +92,53 @@ def delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         # The name is shown once to the HR admin who did it; it is not stored anywhere.
         messages.success(request, _("%(name)s has been deleted.") % {"name": name})
         return redirect("employees:list", slug=slug)
-    unredeemed = VoucherSelection.objects.filter(
-        employee=employee, issued_at__isnull=False, redeemed_at__isnull=True
-    ).count()
+    unredeemed = list(
+        VoucherSelection.objects.filter(
+            employee=employee, issued_at__isnull=False, redeemed_at__isnull=True
+        ).order_by("month")
+    )
     return render(
         request,
         "employee_actions/delete.html",
-        {"employee": employee, "unredeemed": unredeemed},
+        {
+            "employee": employee,
+            "unredeemed": len(unredeemed),
+            # What the person loses, named: "an issued REWE voucher for December 2026".
+            "losses": _losses(employee, unredeemed),
+        },
     )
+
+
+def _losses(employee: Employee, unredeemed: list[VoucherSelection]) -> list[str]:
+    losses = [
+        _("an issued %(provider)s voucher for %(month)s (%(amount)s €), not redeemed yet")
+        % {
+            "provider": provider_name(v.provider),
+            "month": month_label(Month.of(v.month)),
+            "amount": number_format(v.amount, 2),
+        }
+        for v in unredeemed
+    ]
+    chosen = VoucherSelection.objects.filter(employee=employee, issued_at__isnull=True)
+    losses += [
+        _("the %(provider)s voucher chosen for %(month)s (no code yet)")
+        % {"provider": provider_name(v.provider), "month": month_label(Month.of(v.month))}
+        for v in chosen.order_by("month")
+    ]
+    open_receipts = Receipt.objects.filter(employee=employee, status=ReceiptStatus.SUBMITTED)
+    count = open_receipts.count()
+    if count:
+        losses.append(
+            ngettext(
+                "%(count)d receipt waiting for your decision",
+                "%(count)d receipts waiting for your decision",
+                count,
+            )
+            % {"count": count}
+        )
+    if employee.user_id is not None:
+        losses.append(_("their login to the benefits area"))
+    return losses
 
 
 @access.hr_admin("GET", "POST")
@@ -130,34 +178,76 @@ def _receipt(request: HttpRequest, slug: str, pk: int) -> Receipt:
 
 @access.hr_admin("GET", "POST")
 def receipt_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Approve or reject a submitted receipt (POST decision=approve|reject)."""
+    """One receipt: the document previewed inline, approve (for at most what is left of the
+    monthly amount) or reject with a reason the employee sees. POST decision=approve|reject."""
     receipt = _receipt(request, slug, pk)
+    month = Month.of(receipt.month)
+    left = remaining_allowance(receipt.benefit, month, count_pending=False, exclude=receipt.pk)
     refusal = ""
+    amount_text = request.POST.get("approved_amount", "")
+    reason = request.POST.get("reason", "")
     if request.method == "POST":
         decision = request.POST.get("decision", "")
-        if decision not in {"approve", "reject"}:
-            refusal = _("Please approve or reject the receipt.")
-        else:
-            try:
-                do_decide_receipt(
-                    receipt, approve=decision == "approve", acting_user=acting_user(request)
+        try:
+            if decision == "approve":
+                do_approve_receipt(
+                    receipt, amount=_amount(amount_text), acting_user=acting_user(request)
                 )
-            except ActionRefused as error:
-                refusal = str(error)
+            elif decision == "reject":
+                do_reject_receipt(receipt, reason=reason, acting_user=acting_user(request))
             else:
-                messages.success(request, _("Decision saved."))
-                return _detail(receipt.employee)
-    elif receipt.status != ReceiptStatus.SUBMITTED:
-        refusal = _("This receipt has already been decided.")
+                raise ActionRefused(_("Please approve or reject the receipt."))
+        except ActionRefused as error:
+            refusal = str(error)
+        else:
+            messages.success(request, _("Decision saved. The employee gets an e-mail."))
+            following = (
+                Receipt.objects.filter(company=receipt.company, status=ReceiptStatus.SUBMITTED)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if following is not None:
+                return redirect(
+                    "employee_actions:receipt_decide", slug=receipt.company.slug, pk=following
+                )
+            return redirect("benefits:receipts", slug=receipt.company.slug)
     return render(
         request,
         "employee_actions/receipt_decide.html",
-        {"receipt": receipt, "employee": receipt.employee, "refusal": refusal},
+        {
+            "receipt": receipt,
+            "employee": receipt.employee,
+            "refusal": refusal,
+            "left": left,
+            "suggested": min(receipt.amount, left),
+            "amount_text": amount_text,
+            "reason": reason,
+            "is_pdf": receipt.file.name.endswith(".pdf"),
+            "open": receipt.status == ReceiptStatus.SUBMITTED,
+        },
         status=409 if refusal and request.method == "POST" else 200,
     )
 
 
+def _amount(text: str) -> Decimal | None:
+    """The approved amount typed by the HR admin (comma or point); None = the suggestion."""
+    text = text.strip().replace(" ", "").replace("€", "")
+    if not text:
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ActionRefused(_("Please enter the approved amount as a number.")) from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise ActionRefused(_("Please enter the approved amount in euros and cents."))
+    return value
+
+
 @access.hr_admin("GET")
+@xframe_options_sameorigin  # the decision page shows the file in a frame of the same site
 def receipt_file(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     """The receipt file for the HR admin (media files are never served publicly)."""
     receipt = _receipt(request, slug, pk)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from benefitsync.accounts import access
@@ -22,7 +24,7 @@ from benefitsync.benefits.models import (
     Receipt,
     VoucherSelection,
 )
-from benefitsync.benefits.receipts import do_submit_receipt, max_bytes
+from benefitsync.benefits.receipts import do_submit_receipt, max_bytes, remaining_allowance
 from benefitsync.benefits.vouchers import (
     VOUCHER_PROVIDERS,
     do_redeem_voucher,
@@ -33,9 +35,9 @@ from benefitsync.benefits.vouchers import (
 from benefitsync.companies.views import acting_user
 from benefitsync.employee_area.forms import ReceiptForm, VoucherSelectForm
 from benefitsync.employees import rules
-from benefitsync.employees.models import Employee
+from benefitsync.employees.models import Employee, EmployeeStatus
 from benefitsync.employees.services import ActionRefused, company_today
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class VoucherRow:
     provider: str
     can_redeem: bool
     reason: str
+    due: str
 
 
 def _voucher_rows(employee: Employee, today: dt.date) -> list[VoucherRow]:
@@ -63,9 +66,52 @@ def _voucher_rows(employee: Employee, today: dt.date) -> list[VoucherRow]:
                     decision and selection.issued_at is not None and selection.redeemed_at is None
                 ),
                 reason=decision.reason,
+                due=code_due(Month.of(selection.month), today),
             )
         )
     return rows
+
+
+def status_line(employee: Employee, today: dt.date, voucher_months: list[Month]) -> str:
+    """What the employee may still do, in one sentence addressed to them (SPEC §4.3, §6)."""
+    lwm = employee.lwm
+    if employee.status == EmployeeStatus.LEFT:
+        return _(
+            "You have left %(company)s. You can still redeem the vouchers of earlier months; "
+            "new vouchers and receipts are no longer possible."
+        ) % {"company": employee.company.name}
+    if employee.status == EmployeeStatus.LEAVING and lwm is not None:
+        if voucher_months:
+            return _(
+                "Leaving planned: your benefits end with %(month)s. You can still choose a "
+                "voucher for %(months)s and submit receipts up to %(month)s."
+            ) % {
+                "month": month_label(lwm),
+                "months": _join([month_label(m) for m in voucher_months]),
+            }
+        return _(
+            "Leaving planned: your benefits end with %(month)s. You can still submit receipts up "
+            "to %(month)s."
+        ) % {"month": month_label(lwm)}
+    return ""
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return _("%(first)s and %(last)s") % {"first": ", ".join(items[:-1]), "last": items[-1]}
+
+
+def code_due(month: Month, today: dt.date) -> str:
+    """When the code of a chosen voucher arrives. The hourly month-end job
+    (`benefits.tasks.month_end_all_companies`, at :05) issues codes of this and earlier months:
+    a choice for the running month gets its code within the hour, one for next month in the
+    first hour of that month."""
+    if month <= Month.of(today):
+        return _("Your code arrives within the hour.")
+    return _("Your code arrives on %(day)s, in the first hour of the month.") % {
+        "day": date_format(month.first_day, "SHORT_DATE_FORMAT")
+    }
 
 
 @access.employee("GET")
@@ -84,7 +130,7 @@ def home(request: HttpRequest) -> HttpResponse:
         month=current,
     )
     vouchers = _voucher_rows(employee, today)
-    this_month = next((v for v in vouchers if Month.of(v.selection.month) == current), None)
+    chosen = {Month.of(v.selection.month): v for v in vouchers}
     return render(
         request,
         "employee_area/home.html",
@@ -92,11 +138,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "employee": employee,
             "today": today,
             "current": current,
+            "status_line": status_line(employee, today, months),
             "benefits": [(b, b.is_active_in(current), b.state_in(current)) for b in benefits],
-            "selectable_months": [str(m) for m in months],
+            "selectable_months": [(m, chosen.get(m)) for m in months],
             "providers": list(VOUCHER_PROVIDERS.items()),
             "select_refusal": "" if select_decision else select_decision.reason,
-            "this_month": this_month,
             "vouchers": vouchers,
         },
     )
@@ -123,8 +169,12 @@ def select_voucher(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Your voucher for %(month)s: %(provider)s.")
-            % {"month": str(month), "provider": provider_name(form.cleaned_data["provider"])},
+            _("Your voucher for %(month)s: %(provider)s. %(due)s")
+            % {
+                "month": month_label(month),
+                "provider": provider_name(form.cleaned_data["provider"]),
+                "due": code_due(month, company_today(employee.company)),
+            },
         )
     return redirect("employee_area:home")
 
@@ -144,9 +194,45 @@ def redeem_voucher(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("employee_area:home")
 
 
+@dataclass(frozen=True)
+class ReceiptTarget:
+    """One choice of the receipt form: a benefit in a month it is active in, with what is left."""
+
+    benefit: EmployeeBenefit
+    month: Month
+    left: Decimal
+
+    @property
+    def value(self) -> str:
+        return f"{self.benefit.pk}:{self.month}"
+
+
+def receipt_targets(employee: Employee, today: dt.date) -> list[ReceiptTarget]:
+    """The benefit-and-month choices of the receipt form: this month and the previous one, only
+    where the benefit is active and the status rules allow a receipt for that month."""
+    current = Month.of(today)
+    targets = []
+    benefits = list(EmployeeBenefit.objects.filter(employee=employee, kind__in=REIMBURSEMENT_TYPES))
+    for month in (current, current.previous()):
+        decision = rules.check(
+            rules.Action.SUBMIT_RECEIPT,
+            status=employee.status,
+            today=today,
+            last_month=employee.lwm,
+            month=month,
+        )
+        if not decision:
+            continue
+        for benefit in benefits:
+            if benefit.is_active_in(month):
+                left = remaining_allowance(benefit, month, count_pending=True)
+                targets.append(ReceiptTarget(benefit, month, left))
+    return targets
+
+
 @access.employee("GET", "POST")
 def receipts(request: HttpRequest) -> HttpResponse:
-    """Receipts: the list with their status, and the upload form (POST)."""
+    """Receipts: the list with their status and decision, and the upload form (POST)."""
     employee = access.employee_of(request)
     today = company_today(employee.company)
     current = Month.of(today)
@@ -174,7 +260,9 @@ def receipts(request: HttpRequest) -> HttpResponse:
                 messages.error(request, str(refusal))
                 status = 409
             else:
-                messages.success(request, _("Receipt submitted."))
+                messages.success(
+                    request, _("Receipt submitted. You will get an e-mail once it is decided.")
+                )
                 return redirect("employee_area:receipts")
         else:
             status = 400
@@ -185,11 +273,8 @@ def receipts(request: HttpRequest) -> HttpResponse:
         last_month=employee.lwm,
         month=current,
     )
-    reimbursable = [
-        b
-        for b in EmployeeBenefit.objects.filter(employee=employee, kind__in=REIMBURSEMENT_TYPES)
-        if b.is_active_in(current) or b.is_active_in(current.previous())
-    ]
+    targets = receipt_targets(employee, today)
+    chosen = request.POST.get("target", "") if request.method == "POST" else ""
     return render(
         request,
         "employee_area/receipts.html",
@@ -197,9 +282,11 @@ def receipts(request: HttpRequest) -> HttpResponse:
             "employee": employee,
             "form": form,
             "current": current,
-            "months": [str(current), str(current.previous())],
-            "benefits": reimbursable,
-            "submit_refusal": "" if decision else decision.reason,
+            "targets": targets,
+            "chosen": chosen,
+            "any_left": any(t.left > 0 for t in targets),
+            "submit_refusal": "" if decision or targets else decision.reason,
+            "status_line": status_line(employee, today, selectable_months(employee, today)),
             "receipts": Receipt.objects.filter(employee=employee).select_related("benefit"),
             "max_mb": max_bytes() // 2**20,
         },

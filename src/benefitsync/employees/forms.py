@@ -10,9 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee, EmployeeStatus
 
-# Not a status: the employees the last sync could not take from Personio (`sync_problem`).
-SYNC_PROBLEM = "sync_problem"
-
 
 class EmploymentType:
     CHOICES = [("", "—"), ("internal", _("Internal")), ("external", _("External"))]
@@ -28,7 +25,6 @@ class EmployeeSearchForm(forms.Form):
         choices=[
             ("", _("All statuses")),
             *EmployeeStatus.choices,
-            (SYNC_PROBLEM, _("Sync problem")),
         ],
     )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 # Fields whose value comes from Personio; read-only in the portal while the integration is
 # connected (SPEC §3). The sync writes exactly these (plus lifecycle fields through services).
@@ -143,7 +143,7 @@ def check(
             False,
             str(
                 _("Leaving is planned: only months up to %(month)s are possible.")
-                % {"month": last_month}
+                % {"month": month_label(last_month)}
             ),
         )
     return ALLOW

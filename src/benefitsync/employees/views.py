@@ -7,6 +7,7 @@ every queryset is filtered by that company.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,19 +16,27 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from benefitsync.accounts import access
-from benefitsync.benefits.models import EmployeeBenefit, EndReason
+from benefitsync.benefits.models import EmployeeBenefit, EndReason, Receipt
 from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user
 from benefitsync.employees import rules
-from benefitsync.employees.forms import SYNC_PROBLEM, EmployeeForm, EmployeeSearchForm
-from benefitsync.employees.models import Employee, EmployeeSource, EmployeeStatus
+from benefitsync.employees.forms import EmployeeForm, EmployeeSearchForm
+from benefitsync.employees.labels import value_label
+from benefitsync.employees.models import (
+    Employee,
+    EmployeeSource,
+    EmployeeStatus,
+    InvitationState,
+)
 from benefitsync.employees.rules import PERSONIO_FIELDS
 from benefitsync.employees.services import company_today, do_create_employee, do_update_employee
 from benefitsync.integrations.personio.services import is_connected
-from benefitsync.lib.months import Month
+from benefitsync.lib.months import Month, month_label
 
 PAGE_SIZE = 50
 # More words than this in a search are ignored: each word adds a condition over four columns.
@@ -46,6 +55,7 @@ LIST_FIELDS = (
     "source",
 )
 FORM_FIELDS = tuple(EmployeeForm.base_fields)
+RECEIPTS_SHOWN = 10  # the latest on the employee's page; the inbox has them all
 
 
 def personio_connected(company: Company) -> bool:
@@ -64,14 +74,78 @@ def readonly_fields(company: Company, employee: Employee | None) -> tuple[str, .
     return PERSONIO_FIELDS
 
 
-def search_employees(company: Company, *, q: str = "", status: str = "") -> QuerySet[Employee]:
+# Filters of the list beside the status, as `?flag=`: key → (label, condition). Other areas add
+# theirs here (e.g. a sync problem), so the tabs, the export and the bulk actions all know them.
+LIST_FLAGS: dict[str, tuple[Any, Q]] = {
+    "missing": (_lazy("No longer in Personio"), Q(missing_from_personio=True)),
+    # The last sync could not take the employee's Personio record (`Employee.sync_problem`).
+    "sync_problem": (_lazy("Sync problem"), Q(sync_problem__isnull=False)),
+    "not_invited": (
+        _lazy("Not invited"),
+        Q(invitation_state=InvitationState.NOT_INVITED) & ~Q(status=EmployeeStatus.LEFT),
+    ),
+}
+
+# Sortable columns: `?sort=<key>` ascending, `?sort=-<key>` descending; ties by name and id.
+SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("last_name", "first_name"),
+    "personnel_number": ("personnel_number",),
+    "email": ("email",),
+    "status": ("status", "last_working_month"),
+    "benefits": ("active_benefits",),
+}
+
+
+def has_editable_fields(readonly: tuple[str, ...]) -> bool:
+    """Is any field of the edit form left for the portal to change?"""
+    return any(name not in readonly for name in FORM_FIELDS)
+
+
+def explanations(employee: Employee) -> list[str]:
+    """The rules that bite for this employee now, in words (SPEC §4.2, §4.3, §6)."""
+    texts: list[str] = []
+    lwm = employee.lwm
+    if employee.leaving_date and lwm and Month.of(employee.leaving_date) < lwm:
+        texts.append(
+            _(
+                "The leaving date %(date)s lies in a month that had already passed when it "
+                "reached the portal. Leaving is never backdated, so the last working month is "
+                "%(month)s: benefits end with it."
+            )
+            % {
+                "date": date_format(employee.leaving_date, "SHORT_DATE_FORMAT"),
+                "month": month_label(lwm),
+            }
+        )
+    if employee.status == EmployeeStatus.LEAVING and lwm:
+        texts.append(
+            _(
+                "Until the end of %(month)s the employee can still choose vouchers and submit "
+                "receipts for months up to %(month)s; no new benefits can be added. Afterwards "
+                "they can only redeem vouchers of earlier months."
+            )
+            % {"month": month_label(lwm)}
+        )
+    elif employee.status == EmployeeStatus.LEFT:
+        texts.append(
+            _(
+                "The employee has left: they can still log in and redeem vouchers of earlier "
+                "months, but can neither choose vouchers nor submit receipts."
+            )
+        )
+    return texts
+
+
+def search_employees(
+    company: Company, *, q: str = "", status: str = "", flag: str = ""
+) -> QuerySet[Employee]:
     """The company's employees matching every word of `q` (in first or last name, e-mail or
-    personnel number) and `status`, in list order."""
+    personnel number), `status` and `flag` (a key of LIST_FLAGS), in list order."""
     employees = Employee.objects.filter(company=company)
-    if status == SYNC_PROBLEM:
-        employees = employees.filter(sync_problem__isnull=False)
-    elif status:
+    if status:
         employees = employees.filter(status=status)
+    if flag in LIST_FLAGS:
+        employees = employees.filter(LIST_FLAGS[flag][1])
     for term in q.split()[:MAX_SEARCH_TERMS]:
         employees = employees.filter(
             Q(first_name__icontains=term)
@@ -80,6 +154,41 @@ def search_employees(company: Company, *, q: str = "", status: str = "") -> Quer
             | Q(personnel_number__icontains=term)
         )
     return employees
+
+
+def sorted_by(employees: QuerySet[Employee], sort: str) -> QuerySet[Employee]:
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        return employees
+    prefix = "-" if sort.startswith("-") else ""
+    return employees.order_by(
+        *(prefix + field for field in SORTS[key]), "last_name", "first_name", "id"
+    )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    q: str
+    status: str
+    flag: str
+    sort: str
+
+
+def list_query(request: HttpRequest) -> ListQuery:
+    """The list's filters from the query string (invalid values mean "everything")."""
+    form = EmployeeSearchForm(request.GET)
+    q = status = ""
+    if form.is_valid():
+        q = form.cleaned_data["q"].strip()
+        status = form.cleaned_data["status"]
+    flag = request.GET.get("flag", "")
+    sort = request.GET.get("sort", "")
+    return ListQuery(
+        q=q,
+        status=status,
+        flag=flag if flag in LIST_FLAGS else "",
+        sort=sort if sort.removeprefix("-") in SORTS else "",
+    )
 
 
 def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> QuerySet[Employee]:
@@ -105,29 +214,54 @@ def _with_active_benefit_count(employees: QuerySet[Employee], month: Month) -> Q
 def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
     company = access.company_of(request)
     form = EmployeeSearchForm(request.GET)
-    q = status = ""
-    if form.is_valid():
-        q = form.cleaned_data["q"].strip()
-        status = form.cleaned_data["status"]
+    query = list_query(request)
     today = company_today(company)
-    employees = _with_active_benefit_count(
-        search_employees(company, q=q, status=status).only(*LIST_FIELDS), Month.of(today)
+    employees = sorted_by(
+        _with_active_benefit_count(
+            search_employees(company, q=query.q, status=query.status, flag=query.flag).only(
+                *LIST_FIELDS
+            ),
+            Month.of(today),
+        ),
+        query.sort,
     )
     page = Paginator(employees, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = Employee.objects.filter(company=company).aggregate(
         all=Count("pk"),
         **{value: Count("pk", filter=Q(status=value)) for value in EmployeeStatus.values},
-        sync_problem=Count("pk", filter=Q(sync_problem__isnull=False)),
+        **{
+            f"flag_{key}": Count("pk", filter=condition)
+            for key, (_l, condition) in LIST_FLAGS.items()
+        },
     )
-    tabs = [("", _("All"), counts["all"])] + [
-        (value, label, counts[value]) for value, label in EmployeeStatus.choices
+    tabs = [("", "", _("All"), counts["all"])] + [
+        (value, "", label, counts[value]) for value, label in EmployeeStatus.choices
     ]
-    if counts["sync_problem"] or status == SYNC_PROBLEM:
-        tabs.append((SYNC_PROBLEM, _("Sync problem"), counts["sync_problem"]))
+    tabs += [("", key, label, counts[f"flag_{key}"]) for key, (label, _c) in LIST_FLAGS.items()]
+    columns = [
+        (key, label, query.sort.removeprefix("-") == key, query.sort.startswith("-"))
+        for key, label in (
+            ("name", _("Name")),
+            ("personnel_number", _("Personnel number")),
+            ("email", _("E-mail")),
+            ("status", _("Status")),
+            ("benefits", _("Active benefits")),
+        )
+    ]
     return render(
         request,
         "employees/list.html",
-        {"form": form, "page": page, "q": q, "status": status, "tabs": tabs},
+        {
+            "form": form,
+            "page": page,
+            "q": query.q,
+            "status": query.status,
+            "flag": query.flag,
+            "sort": query.sort,
+            "tabs": tabs,
+            "columns": columns,
+            "filtered": bool(query.q or query.status or query.flag),
+        },
     )
 
 
@@ -151,6 +285,7 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     decision = rules.check(
         rules.Action.CONFIGURE_BENEFIT, status=employee.status, today=today, last_month=employee.lwm
     )
+    readonly = readonly_fields(company, employee)
     return render(
         request,
         "employees/detail.html",
@@ -159,9 +294,15 @@ def employee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "benefit_rows": rows,
             "can_configure": decision.allowed,
             "configure_refusal": decision.reason,
-            "can_edit": True,
+            # No "Edit" for a page on which nothing can be changed (every field from Personio).
+            "can_edit": has_editable_fields(readonly),
+            "explanations": explanations(employee),
+            "receipts": list(
+                Receipt.objects.filter(employee=employee).select_related("benefit")[:RECEIPTS_SHOWN]
+            ),
+            "personio_status": value_label("personio_status", employee.personio_status),
             "personio_connected": personio_connected(company),
-            "readonly": readonly_fields(company, employee),
+            "readonly": readonly,
             "leaving_end_reason": EndReason.LEAVING,
         },
     )
@@ -220,5 +361,10 @@ def employee_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request,
         "employees/form.html",
-        {"form": form, "employee": employee, "readonly": readonly},
+        {
+            "form": form,
+            "employee": employee,
+            "readonly": readonly,
+            "can_save": has_editable_fields(readonly),
+        },
     )

@@ -28,6 +28,7 @@ from benefitsync.lib import crypto
 
 if TYPE_CHECKING:
     from benefitsync.accounts.models import User
+    from benefitsync.companies.models import Company
 
 # The e-mail goes out in both interface languages: the employee has not chosen one yet.
 EMAIL_LANGUAGES = ("de", "en")
@@ -70,6 +71,20 @@ def _render_email(employee: Employee, expires_at: dt.datetime) -> tuple[str, str
             subjects.append(_("Your benefits at %(company)s") % {"company": context["company"]})
     body = "\n\n-- \n\n".join(parts) + "\n"
     return " / ".join(dict.fromkeys(subjects)), body
+
+
+def queue_email(*, company: Company | None, key: str, to: str, subject: str, body: str) -> bool:
+    """Queue one e-mail in the outbox (caller's transaction), sent after commit exactly once.
+    A second call with the same `key` queues nothing and returns False."""
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's work intact
+            OutboundEmail.objects.create(
+                company=company, key=key, to=to, subject=subject[:300], body=body
+            )
+    except IntegrityError:
+        return False
+    transaction.on_commit(_kick_outbox)
+    return True
 
 
 def _kick_outbox() -> None:

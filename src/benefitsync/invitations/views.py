@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -58,6 +59,13 @@ def signup(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "invitations/signup.html",
-        {"problem": "", "form": form, "employee": employee, "company": employee.company},
+        {
+            "problem": "",
+            "form": form,
+            "employee": employee,
+            "company": employee.company,
+            # Shown before the first try, in the page's language: Django's validators' own texts.
+            "password_rules": password_validators_help_texts(),
+        },
         status=400 if request.method == "POST" else 200,
     )

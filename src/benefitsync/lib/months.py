@@ -79,6 +79,16 @@ def parse_entered(text: str) -> Month:
     return month
 
 
+def month_label(month: Month) -> str:
+    """The month as people read it in the active language: "December 2026" / "Dezember 2026".
+
+    `str(month)` stays "2026-12": that is the form for URLs, forms, logs and the audit log.
+    """
+    from django.utils.formats import date_format
+
+    return date_format(month.first_day, "YEAR_MONTH_FORMAT")
+
+
 def month_or_none(day: dt.date | None) -> Month | None:
     return None if day is None else Month.of(day)
 

@@ -19,6 +19,7 @@ from benefitsync.companies.models import Company
 from benefitsync.companies.views import acting_user
 from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio import services, sync
+from benefitsync.integrations.personio import views as personio_views
 from benefitsync.integrations.personio.errors import PersonioError
 from benefitsync.integrations.personio.models import (
     IntegrationStatus,
@@ -76,6 +77,34 @@ def company_health() -> list[Health]:
         Health(c, integrations.get(c.pk), last.get(c.pk), success.get(c.pk), c.pk in held)
         for c in Company.objects.order_by("name")
     ]
+
+
+@access.support("GET")
+def company_integration(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any company's Personio integration, read-only for support: status, schedule, filter,
+    attributes received, the latest runs with their counts (never the client secret). Changing
+    it stays with the company's HR admin; held runs are resolved on the HR admin's page."""
+    company = get_object_or_404(Company, pk=pk)
+    integration = services.integration_for(company)
+    runs = list(SyncRun.objects.filter(company=company)[:10])
+    attributes = integration.last_attributes
+    missing = (
+        [label for key, label in services.REQUIRED_ATTRIBUTES.items() if key not in attributes]
+        if attributes is not None
+        else []
+    )
+    return render(
+        request,
+        "support/integration.html",
+        {
+            "target": company,
+            "integration": integration,
+            "runs": [(run, personio_views.count_texts_of(run)) for run in runs],
+            "held": any(run.status == RunStatus.HELD for run in runs),
+            "attributes": sorted(attributes or []),
+            "missing_attributes": missing,
+        },
+    )
 
 
 @access.support("GET")
@@ -167,6 +196,8 @@ class FilterPreview:
     several: tuple[tuple[str, tuple[str, ...]], ...] = ()
     several_total: int = 0
     remote_total: int = 0
+    # The company itself would get nobody, though Personio delivers people: a typo in a domain.
+    matches_nobody: bool = False
 
 
 def filter_preview(
@@ -189,6 +220,7 @@ def filter_preview(
     except PersonioError as exc:
         return FilterPreview(error=_("Personio could not be read: %(error)s") % {"error": exc})
     return FilterPreview(
+        matches_nobody=bool(reading.readable) and not per_company.get(company.name),
         per_company=tuple(per_company.items()),
         several=tuple((label, tuple(names)) for label, names in several[:PREVIEW_SEVERAL_LIMIT]),
         several_total=len(several),

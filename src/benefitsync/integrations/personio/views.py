@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from benefitsync.accounts import access
@@ -130,6 +132,8 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
         "fetched": run.counts.get("fetched", 0) if run.status not in FINISHED else None,
         "progress_label": str(_("employees read from Personio")),
         "count_labels": {k: str(COUNT_LABELS[k]) for k in (*COUNT_KEYS, *OCCASIONAL_KEYS)},
+        # The counts as read ("1 error", not "1 errors"), in the order of `counts`.
+        "count_texts": _count_texts(run) if run.counts and run.status in FINISHED else [],
         "message": run.text,
         "applied": run.applied,
         "started_at": run.started_at.isoformat() if run.started_at else None,
@@ -178,7 +182,7 @@ def _render_integration(
         "auto_invite_form": AutoInviteForm(initial={"enabled": integration.auto_invite}),
         "current": sync.in_progress(company),
         "last_run": last_finished,
-        "last_counts": _counts(last_finished),
+        "last_counts": _count_texts(last_finished),
         "held": held,
         "held_rows": held_rows,
         "attributes": sorted(attributes or []),
@@ -194,6 +198,24 @@ def _counts(run: SyncRun | None) -> list[tuple[str, int]]:
     if run is None or not run.counts:
         return []
     return [(str(COUNT_LABELS[k]), int(run.counts.get(k, 0))) for k in shown_counts(run.counts)]
+
+
+def count_text(key: str, n: int) -> str:
+    """ "3 created", "1 error" / "2 errors": a count with its label, in the right number."""
+    if key == "errors":
+        return ngettext("%(n)s error", "%(n)s errors", n) % {"n": n}
+    return f"{n} {COUNT_LABELS.get(key, key)}"
+
+
+def count_texts_of(run: SyncRun | None) -> list[str]:
+    """A run's counts as read: ["3 created", "1 error", …] (also the support pages')."""
+    return _count_texts(run)
+
+
+def _count_texts(run: SyncRun | None) -> list[str]:
+    if run is None or not run.counts:
+        return []
+    return [count_text(k, int(run.counts.get(k, 0))) for k in shown_counts(run.counts)]
 
 
 @access.hr_admin("POST")
@@ -399,28 +421,52 @@ def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
 @access.hr_admin("GET")
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     company = access.company_of(request)
-    runs = SyncRun.objects.filter(company=company)[:RUNS_PER_PAGE]
+    runs = list(SyncRun.objects.filter(company=company)[:RUNS_PER_PAGE])
+    # One column per count that any run of the page has: every row has a cell for every
+    # header, whatever a run did (a run that invited someone adds no cell of its own).
+    keys = [
+        *COUNT_KEYS,
+        *(k for k in OCCASIONAL_KEYS if any((run.counts or {}).get(k) for run in runs)),
+    ]
     return render(
         request,
         "personio/runs.html",
         {
-            "runs": [(run, _counts(run)) for run in runs],
-            "count_labels": [COUNT_LABELS[k] for k in COUNT_KEYS],
+            "runs": [
+                (run, [(COUNT_LABELS[k], (run.counts or {}).get(k, 0)) for k in keys])
+                if run.counts
+                else (run, [])
+                for run in runs
+            ],
+            "count_labels": [COUNT_LABELS[k] for k in keys],
         },
     )
+
+
+EVENTS_PER_PAGE = 100
 
 
 @access.hr_admin("GET")
 def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     company = access.company_of(request)
     run = _run_of(company, pk)
-    events = list(
-        SyncEvent.objects.filter(run=run).select_related("employee").order_by("-error", "id")
+    all_events = SyncEvent.objects.filter(run=run)
+    # A first sync of a large company has thousands of changes: paged, and filtered by action.
+    actions = list(
+        all_events.order_by().values_list("action").annotate(n=Count("id")).order_by("action")
     )
+    action = request.GET.get("action", "")
+    if action not in {a for a, _n in actions}:
+        action = ""
+    events = all_events.select_related("employee").order_by("-error", "id")
+    if action:
+        events = events.filter(action=action)
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = set(shown_counts(run.counts or {}))
     extra = [
         (str(COUNT_LABELS.get(k, k)), v)
         for k, v in (run.counts or {}).items()
-        if k not in COUNT_KEYS
+        if k not in shown and k in COUNT_LABELS  # each counter once
     ]
     return render(
         request,
@@ -429,8 +475,13 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "run": run,
             "counts": _counts(run),
             "extra_counts": extra,
-            "events": events,
-            "errors": [e for e in events if e.error],
+            "events": page.object_list,
+            "page": page,
+            "actions": actions,
+            "action": action,
+            "total_events": sum(n for _a, n in actions),
+            "errors": list(all_events.filter(error=True).select_related("employee")[:200]),
+            "skipped": (run.counts or {}).get("skipped", 0),
             "in_progress": run.status in IN_PROGRESS,
             # A held run applied nothing: show its kept plan instead of events.
             "rows": _plan_rows(company, sync.plan_from_json(run.plan), None)

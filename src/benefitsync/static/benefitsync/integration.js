@@ -12,7 +12,7 @@
     badge.textContent = run.status_display;
     const text = document.createElement("span");
     const progress = run.fetched ? ` ${run.fetched} ${run.progress_label} …` : " …";
-    text.textContent = run.done ? " " + Object.entries(run.counts).map(([k, n]) => `${n} ${run.count_labels[k]}`).join(" · ") + (run.message ? " — " + run.message : "") : progress;
+    text.textContent = run.done ? " " + (run.count_texts || Object.entries(run.counts).map(([k, n]) => `${n} ${run.count_labels[k]}`)).join(" · ") + (run.message ? " — " + run.message : "") : progress;
     const p = document.createElement("p");
     p.append(badge, text);
     if (run.done) {

@@ -11,6 +11,7 @@ from typing import Any
 from django import template
 from django.core.exceptions import FieldDoesNotExist
 
+from benefitsync.employees.labels import value_label
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.models import RunStatus, SyncEvent
 from benefitsync.integrations.personio.texts import render
@@ -43,8 +44,11 @@ def note(data: Any) -> str:
 @register.filter
 def as_pairs(changes: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """A SyncEvent's `{field: [old, new]}` as (field label, old, new) rows, the label in the
-    user's language (the employee field's verbose name)."""
-    return [(field_label(field), pair[0], pair[1]) for field, pair in (changes or {}).items()]
+    user's language (the employee field's verbose name), Personio's values translated."""
+    return [
+        (field_label(field), value_label(field, pair[0]), value_label(field, pair[1]))
+        for field, pair in (changes or {}).items()
+    ]
 
 
 def field_label(name: str) -> str:
