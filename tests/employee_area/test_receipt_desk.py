@@ -33,6 +33,7 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee
 from benefitsync.employees.services import ActionRefused, company_today
 from benefitsync.invitations.models import OutboundEmail
+from benefitsync.invitations.outbox import message_body
 from benefitsync.invitations.services import do_invite
 from benefitsync.lib.months import Month
 
@@ -280,7 +281,7 @@ def test_sign_up_shows_the_password_rules_before_the_first_try(
 ) -> None:
     employee = build_employee(company, "active", today=today, login=False)
     do_invite(employee, acting_user=None)
-    body = OutboundEmail.objects.get(key__startswith="invite:").body
+    body = message_body(OutboundEmail.objects.get(key__startswith="invite:"))
     match = re.search(r"/me/signup/([^/\s]+)/", body)
     assert match is not None
     token = match.group(1)

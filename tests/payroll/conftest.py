@@ -87,6 +87,7 @@ def add_receipt(
         benefit=benefit,
         month=month.first_day,
         amount=Decimal(amount),
+        approved_amount=Decimal(amount) if status == ReceiptStatus.APPROVED else None,
         status=status,
         file=ContentFile(b"%PDF-1.4 test", name="receipt.pdf"),
     )

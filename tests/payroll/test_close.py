@@ -50,9 +50,9 @@ def test_a_receipt_approved_late_becomes_a_correction_in_the_next_open_month(
     scenario: Scenario,
 ) -> None:
     close(scenario, JAN, CUTOFF_JAN)
-    # Dana's undecided 10.00 internet receipt of January, approved after the close:
-    # 40 + 25 + 10 = 75, capped at the 70 € benefit → 50 flat-taxed + 20 taxable, of which 15
-    # were booked: +5.00 taxable, booked in February as a correction of January.
+    # Dana's undecided 10.00 internet receipt of January, approved after the close: 40 + 25
+    # were granted, so the approval grants the 5.00 left of the 70 € benefit → 50 flat-taxed +
+    # 20 taxable, of which 15 were booked: +5.00 taxable, in February as a correction of January.
     undecided = Receipt.objects.get(status=ReceiptStatus.SUBMITTED)
     do_decide_receipt(undecided, approve=True, acting_user=None)
     view = services.month_view(scenario.company, FEB)
@@ -61,7 +61,7 @@ def test_a_receipt_approved_late_becomes_a_correction_in_the_next_open_month(
     csv = bytes(services.do_export(scenario.company, FEB, "csv", acting_user=None).content)
     assert (
         "1004;Dana Dorn;2026-02;Internet allowance;4301;5,00;taxable;"
-        "internet above 50 €, receipts above the monthly amount, correction;2026-01"
+        "internet above 50 €, correction;2026-01"
     ) in csv.decode("utf-8-sig")
     lodas = services.do_export(scenario.company, FEB, "datev-lodas", acting_user=None)
     assert b"10;01/02/2026;1004;4301;4;5,00;" in bytes(lodas.content)

@@ -77,7 +77,7 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
 
     The voucher chosen for the month and the approved receipts count only where their benefit is
     active in the month (a benefit ended by leaving or termination pays nothing). A receipt counts
-    with its amount: the receipt model has no separate approved amount yet (issue 15 may add one).
+    with its `approved_amount`: what the HR admin granted, never more than was left of the month.
     Four queries, whatever the number of employees.
     """
     active = _active_benefits(company, month)
@@ -100,7 +100,8 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
             benefit__in=active,
         )
         .order_by("created_at", "id")
-        .values_list("employee_id", "benefit__kind", "amount")
+        # What the HR admin granted (at most what was left of the month), not what was asked.
+        .values_list("employee_id", "benefit__kind", "approved_amount")
     ):
         receipts[employee_id].append(ApprovedReceipt(kind, amount))
     ids = set(vouchers) | set(receipts)
@@ -164,7 +165,7 @@ def inputs_fingerprint(company: Company, month: Month) -> list[str]:
     )
     receipts = Receipt.objects.filter(
         company=company, month=first, status=ReceiptStatus.APPROVED
-    ).aggregate(n=Count("id"), ids=Sum("id"), w=weighted("amount"))
+    ).aggregate(n=Count("id"), ids=Sum("id"), w=weighted("approved_amount"))
     gone = Q(last_working_month__lt=first)
     employees = Employee.objects.filter(company=company).aggregate(
         n=Count("id"),
