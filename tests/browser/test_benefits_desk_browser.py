@@ -25,6 +25,7 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee, EmployeeStatus
 from benefitsync.employees.services import company_today
 from benefitsync.invitations.models import OutboundEmail
+from benefitsync.invitations.outbox import message_body
 from benefitsync.invitations.services import do_invite
 from benefitsync.lib.months import Month
 from tests.factories import make_company, make_employee, make_hr_admin, make_user
@@ -299,7 +300,7 @@ def test_no_main_page_is_wider_than_a_390_px_phone(
     make_user("support@benefitsync.example", is_staff=True)
     newcomer = make_employee(company, first_name="Nele", last_name="Neu", email="nele@n.example")
     do_invite(newcomer, acting_user=None)
-    body = OutboundEmail.objects.get(key__startswith=f"invite:{newcomer.pk}:").body
+    body = message_body(OutboundEmail.objects.get(key__startswith=f"invite:{newcomer.pk}:"))
     signup = re.search(r"(/me/signup/[^/\s]+/)", body)
     assert signup is not None
     browser = browser_page.context.browser
