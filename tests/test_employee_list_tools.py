@@ -181,7 +181,7 @@ def test_a_voucher_above_50_euros_warns_about_the_non_cash_limit(
         follow=True,
     )
     messages = " ".join(str(m) for m in response.context["messages"])
-    assert "above the 50 € limit of non-cash benefits" in messages
+    assert "over the 50 € limit for non-cash benefits" in messages
     fine = client_for(hr_a).post(
         url, {"kind": "meal", "monthly_amount": "60", "start_month": month}, follow=True
     )

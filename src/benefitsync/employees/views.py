@@ -86,6 +86,9 @@ LIST_FLAGS: dict[str, tuple[Any, Q]] = {
     ),
 }
 
+# Flags whose tab is shown only while it counts someone.
+QUIET_FLAGS = frozenset({"sync_problem"})
+
 # Sortable columns: `?sort=<key>` ascending, `?sort=-<key>` descending; ties by name and id.
 SORTS: dict[str, tuple[str, ...]] = {
     "name": ("last_name", "first_name"),
@@ -237,7 +240,12 @@ def employee_list(request: HttpRequest, slug: str) -> HttpResponse:
     tabs = [("", "", _("All"), counts["all"])] + [
         (value, "", label, counts[value]) for value, label in EmployeeStatus.choices
     ]
-    tabs += [("", key, label, counts[f"flag_{key}"]) for key, (label, _c) in LIST_FLAGS.items()]
+    tabs += [
+        ("", key, label, counts[f"flag_{key}"])
+        for key, (label, _c) in LIST_FLAGS.items()
+        # Sync problems are rare: their tab shows only while there are some (or it is chosen).
+        if key not in QUIET_FLAGS or counts[f"flag_{key}"] or query.flag == key
+    ]
     columns = [
         (key, label, query.sort.removeprefix("-") == key, query.sort.startswith("-"))
         for key, label in (

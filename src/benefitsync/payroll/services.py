@@ -92,7 +92,7 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
     ).values_list("employee_id", "amount"):
         vouchers[employee_id] = amount
     receipts: dict[int, list[ApprovedReceipt]] = defaultdict(list)
-    for employee_id, kind, amount in (
+    for employee_id, kind, granted in (
         Receipt.objects.filter(
             company=company,
             month=month.first_day,
@@ -103,7 +103,8 @@ def collect(company: Company, month: Month) -> list[EmployeeMonth]:
         # What the HR admin granted (at most what was left of the month), not what was asked.
         .values_list("employee_id", "benefit__kind", "approved_amount")
     ):
-        receipts[employee_id].append(ApprovedReceipt(kind, amount))
+        # A database check makes every approved receipt carry its granted amount.
+        receipts[employee_id].append(ApprovedReceipt(kind, granted or Decimal(0)))
     ids = set(vouchers) | set(receipts)
     # The whole company rather than `pk__in=ids`: a list of 100,000 ids would exceed SQLite's
     # limit on query parameters, and most employees of the month are in it anyway.
