@@ -361,7 +361,7 @@ def do_export(
         content=content,
         checksum=hashlib.sha256(content).hexdigest(),
         line_count=len(document.lines),
-        problem_count=len(document.problems(lodas=fmt == ExportFormat.DATEV_LODAS)),
+        problems=[p.to_json() for p in document.problems(lodas=fmt == ExportFormat.DATEV_LODAS)],
         created_by=acting_user,
     )
     audit.record(
