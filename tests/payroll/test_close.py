@@ -20,7 +20,7 @@ from benefitsync.payroll.models import ClosedMonth
 from tests.payroll.conftest import JAN, Scenario, add_voucher
 from tests.payroll.test_export import GOLDEN
 
-FEB, MAR = Month(2026, 2), Month(2026, 3)
+FEB, MAR, DEC_2025 = Month(2026, 2), Month(2026, 3), Month(2025, 12)
 CUTOFF_JAN = dt.date(2026, 1, 20)  # the test company's cut-off day is the 20th
 
 
@@ -236,3 +236,10 @@ def test_a_last_working_month_moved_before_a_closed_month_reverses_it(scenario: 
     assert rows(services.month_view(scenario.company, FEB).lines) == [
         ("1001", "voucher", "tax_free", "-44.00", "2026-01")
     ]
+
+
+def test_a_months_fingerprint_is_the_same_alone_and_among_others(scenario: Scenario) -> None:
+    together = services.inputs_fingerprints(scenario.company, [DEC_2025, JAN, FEB])
+    assert together[JAN] == services.inputs_fingerprint(scenario.company, JAN)
+    assert together[FEB] == services.inputs_fingerprint(scenario.company, FEB)
+    assert together[JAN] != together[FEB]

@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -139,7 +140,11 @@ def first_open_month(closed: list[ClosedMonth]) -> Month | None:
 
 
 def _weighted(amount: str) -> Sum:
-    return Sum(F(amount) * F("id"), output_field=FloatField())
+    """Sum of amount in cents × id, in integers: exact and independent of the order the database
+    adds the rows in (a float sum is not, so the same rows could give a different fingerprint
+    in a differently planned query)."""
+    cents = Cast(Round(F(amount) * 100), BigIntegerField())
+    return Sum(cents * F("id"), output_field=BigIntegerField())
 
 
 def _group(queryset: QuerySet[Any], by: str, **aggregates: Any) -> dict[Any, dict[str, Any]]:
