@@ -131,7 +131,20 @@ def current_lines(company: Company, month: Month) -> list[Line]:
 
 
 def closed_months(company: Company) -> list[ClosedMonth]:
-    return list(ClosedMonth.objects.filter(company=company).order_by("month"))
+    """The company's closed months, oldest first, without their lines (a large company's month
+    has tens of thousands; they are read only where needed)."""
+    return list(ClosedMonth.objects.filter(company=company).order_by("month").defer("lines"))
+
+
+def _booked(company: Company) -> dict[Month, list[Line]]:
+    """Every line booked for each closed month: its own lines and the corrections later closed
+    months took in for it."""
+    booked: dict[Month, list[Line]] = defaultdict(list)
+    for month, lines in ClosedMonth.objects.filter(company=company).values_list("month", "lines"):
+        for data in lines:
+            line = Line.from_json(data)
+            booked[line.corrects or Month.of(month)].append(line)
+    return booked
 
 
 def first_open_month(closed: list[ClosedMonth]) -> Month | None:
@@ -220,23 +233,16 @@ def pending_corrections(company: Company, closed: list[ClosedMonth]) -> Pending:
 
     Each closed month's fingerprint is taken *before* it is recomputed: a change that lands in
     between is caught next time rather than hidden by a newer fingerprint."""
-    booked: dict[Month, list[Line]] = defaultdict(list)
-    for record in closed:
-        for data in record.lines:
-            line = Line.from_json(data)
-            booked[line.corrects or record.as_month].append(line)
-    present: set[int] | None = None
-    result: list[Line] = []
-    fingerprints: dict[int, list[str]] = {}
     current = inputs_fingerprints(company, [record.as_month for record in closed])
-    for record in closed:
+    fingerprints = {record.pk: current[record.as_month] for record in closed}
+    changed = [record for record in closed if record.inputs != fingerprints[record.pk]]
+    if not changed:
+        return Pending([], fingerprints)
+    booked = _booked(company)
+    present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
+    result: list[Line] = []
+    for record in changed:
         month = record.as_month
-        fingerprint = current[month]
-        fingerprints[record.pk] = fingerprint
-        if record.inputs == fingerprint:
-            continue
-        if present is None:
-            present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
         result += figures.corrections(
             month, now=current_lines(company, month), booked=booked[month], present=present
         )
