@@ -156,6 +156,11 @@ def main() -> None:
         timed(f"close {month}", lambda m=month: services.do_close_month(  # type: ignore[misc]
             company, m, today=m.last_day, acting_user=None))  # fmt: skip
     last = months[-1]
+    closed = months[:-1]
+    timed(
+        f"input fingerprints of the {len(closed)} closed months (one look)",
+        lambda: services.inputs_fingerprints(company, closed),
+    )
     timed(
         f"first open month {last} with {len(months) - 1} closed (corrections)",
         lambda: services.month_view(company, last),

@@ -11,6 +11,7 @@ import pytest
 from benefitsync.audit.models import AuditEvent
 from benefitsync.benefits.models import Receipt, ReceiptStatus, VoucherSelection
 from benefitsync.benefits.receipts import do_decide_receipt
+from benefitsync.employees.models import Employee
 from benefitsync.employees.services import do_delete_employee, do_mark_leaving, do_terminate_now
 from benefitsync.lib.months import Month
 from benefitsync.payroll import services
@@ -19,7 +20,7 @@ from benefitsync.payroll.models import ClosedMonth
 from tests.payroll.conftest import JAN, Scenario, add_voucher
 from tests.payroll.test_export import GOLDEN
 
-FEB, MAR = Month(2026, 2), Month(2026, 3)
+FEB, MAR, DEC_2025 = Month(2026, 2), Month(2026, 3), Month(2025, 12)
 CUTOFF_JAN = dt.date(2026, 1, 20)  # the test company's cut-off day is the 20th
 
 
@@ -224,3 +225,21 @@ def test_changes_that_cancel_out_in_the_sum_are_still_found(scenario: Scenario) 
         ("1002", "voucher", "tax_free", "44.00", "2026-01"),
         ("1002", "voucher", "taxable", "-60.00", "2026-01"),
     ]
+
+
+def test_a_last_working_month_moved_before_a_closed_month_reverses_it(scenario: Scenario) -> None:
+    close(scenario, JAN, CUTOFF_JAN)
+    # Only the employee row changes (no benefit end written): the fingerprint still sees it.
+    Employee.objects.filter(pk=scenario.people["anna"].pk).update(
+        last_working_month=dt.date(2025, 12, 1)
+    )
+    assert rows(services.month_view(scenario.company, FEB).lines) == [
+        ("1001", "voucher", "tax_free", "-44.00", "2026-01")
+    ]
+
+
+def test_a_months_fingerprint_is_the_same_alone_and_among_others(scenario: Scenario) -> None:
+    together = services.inputs_fingerprints(scenario.company, [DEC_2025, JAN, FEB])
+    assert together[JAN] == services.inputs_fingerprint(scenario.company, JAN)
+    assert together[FEB] == services.inputs_fingerprint(scenario.company, FEB)
+    assert together[JAN] != together[FEB]

@@ -104,7 +104,8 @@ class PayrollExport(models.Model):
     content = models.BinaryField()
     checksum = models.CharField(_("SHA-256"), max_length=64)
     line_count = models.PositiveIntegerField(default=0)
-    problem_count = models.PositiveIntegerField(default=0)
+    # What kept lines out of payroll when the file was written (`writers.Problem.to_json`).
+    problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

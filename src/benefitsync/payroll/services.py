@@ -13,10 +13,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -132,7 +133,20 @@ def current_lines(company: Company, month: Month) -> list[Line]:
 
 
 def closed_months(company: Company) -> list[ClosedMonth]:
-    return list(ClosedMonth.objects.filter(company=company).order_by("month"))
+    """The company's closed months, oldest first, without their lines (a large company's month
+    has tens of thousands; they are read only where needed)."""
+    return list(ClosedMonth.objects.filter(company=company).order_by("month").defer("lines"))
+
+
+def _booked(company: Company) -> dict[Month, list[Line]]:
+    """Every line booked for each closed month: its own lines and the corrections later closed
+    months took in for it."""
+    booked: dict[Month, list[Line]] = defaultdict(list)
+    for month, lines in ClosedMonth.objects.filter(company=company).values_list("month", "lines"):
+        for data in lines:
+            line = Line.from_json(data)
+            booked[line.corrects or Month.of(month)].append(line)
+    return booked
 
 
 def first_open_month(closed: list[ClosedMonth]) -> Month | None:
@@ -140,45 +154,71 @@ def first_open_month(closed: list[ClosedMonth]) -> Month | None:
     return closed[-1].as_month.next() if closed else None
 
 
-def inputs_fingerprint(company: Company, month: Month) -> list[str]:
-    """Aggregates over everything `collect` reads for `month`: counts, sums of ids and of
-    amounts weighted by id, of the benefits active in the month, the month's voucher choices and
-    approved receipts, and the employees (all, and those whose last working month lies before).
+def _weighted(amount: str) -> Sum:
+    """Sum of amount in cents × id, in integers: exact and independent of the order the database
+    adds the rows in (a float sum is not, so the same rows could give a different fingerprint
+    in a differently planned query)."""
+    cents = Cast(Round(F(amount) * 100), BigIntegerField())
+    return Sum(cents * F("id"), output_field=BigIntegerField())
+
+
+def _group(queryset: QuerySet[Any], by: str, **aggregates: Any) -> dict[Any, dict[str, Any]]:
+    """`aggregates` per value of `by` (one GROUP BY query; no default ordering in the way)."""
+    rows = queryset.order_by().values(by).annotate(**aggregates)
+    return {row.pop(by): row for row in rows}
+
+
+def inputs_fingerprints(company: Company, months: list[Month]) -> dict[Month, list[str]]:
+    """Per month, aggregates over everything `collect` reads for it: counts, sums of ids and
+    of amounts weighted by id, of the benefits active in the month, the month's voucher choices
+    and approved receipts, and the employees (all, and those whose last working month lies
+    before the month).
 
     Equal fingerprints mean unchanged inputs: every change the portal can make to them (a
     receipt approved, a benefit ended or its amount changed, a voucher changed, a leaving, a
     deletion) changes a count or a weighted sum, and two changes that cancel out in both would
-    have to happen together. Four aggregate queries, instead of recomputing the month.
+    have to happen together. Grouped by month, so the receipts are read once for all months,
+    instead of recomputing each month.
     """
-    first = month.first_day
-
-    def weighted(amount: str) -> Sum:
-        return Sum(F(amount) * F("id"), output_field=FloatField())
-
-    benefits = _active_benefits(company, month).aggregate(
-        n=Count("id"), ids=Sum("id"), w=weighted("monthly_amount")
-    )
-    vouchers = VoucherSelection.objects.filter(company=company, month=first).aggregate(
+    firsts = [month.first_day for month in months]
+    vouchers = _group(
+        VoucherSelection.objects.filter(company=company, month__in=firsts),
+        "month",
         n=Count("id"),
         ids=Sum("id"),
-        w=weighted("amount"),
+        w=_weighted("amount"),
         b=Sum(F("benefit_id") * F("id")),
     )
-    receipts = Receipt.objects.filter(
-        company=company, month=first, status=ReceiptStatus.APPROVED
-    ).aggregate(n=Count("id"), ids=Sum("id"), w=weighted("approved_amount"))
-    gone = Q(last_working_month__lt=first)
-    employees = Employee.objects.filter(company=company).aggregate(
+    receipts = _group(
+        Receipt.objects.filter(company=company, month__in=firsts, status=ReceiptStatus.APPROVED),
+        "month",
         n=Count("id"),
         ids=Sum("id"),
-        left=Count("id", filter=gone),
-        left_ids=Sum("id", filter=gone),
+        w=_weighted("approved_amount"),
     )
-    return [
-        str(value)
-        for group in (benefits, vouchers, receipts, employees)
-        for _key, value in sorted(group.items())
-    ]
+    people = Employee.objects.filter(company=company)
+    everyone = people.aggregate(n=Count("id"), ids=Sum("id"))
+    leaving = _group(
+        people.filter(last_working_month__isnull=False),
+        "last_working_month",
+        n=Count("id"),
+        ids=Sum("id"),
+    )
+    result: dict[Month, list[str]] = {}
+    for month in months:
+        first = month.first_day
+        benefits = _active_benefits(company, month).aggregate(
+            n=Count("id"), ids=Sum("id"), w=_weighted("monthly_amount")
+        )
+        gone = [row for lwm, row in leaving.items() if lwm < first]
+        left = {"n": sum(r["n"] for r in gone), "ids": sum(r["ids"] for r in gone)}
+        groups = (benefits, vouchers.get(first, {}), receipts.get(first, {}), everyone, left)
+        result[month] = [f"{key}={group[key] or 0}" for group in groups for key in sorted(group)]
+    return result
+
+
+def inputs_fingerprint(company: Company, month: Month) -> list[str]:
+    return inputs_fingerprints(company, [month])[month]
 
 
 @dataclass(frozen=True)
@@ -195,22 +235,16 @@ def pending_corrections(company: Company, closed: list[ClosedMonth]) -> Pending:
 
     Each closed month's fingerprint is taken *before* it is recomputed: a change that lands in
     between is caught next time rather than hidden by a newer fingerprint."""
-    booked: dict[Month, list[Line]] = defaultdict(list)
-    for record in closed:
-        for data in record.lines:
-            line = Line.from_json(data)
-            booked[line.corrects or record.as_month].append(line)
-    present: set[int] | None = None
+    current = inputs_fingerprints(company, [record.as_month for record in closed])
+    fingerprints = {record.pk: current[record.as_month] for record in closed}
+    changed = [record for record in closed if record.inputs != fingerprints[record.pk]]
+    if not changed:
+        return Pending([], fingerprints)
+    booked = _booked(company)
+    present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
     result: list[Line] = []
-    fingerprints: dict[int, list[str]] = {}
-    for record in closed:
+    for record in changed:
         month = record.as_month
-        fingerprint = inputs_fingerprint(company, month)
-        fingerprints[record.pk] = fingerprint
-        if record.inputs == fingerprint:
-            continue
-        if present is None:
-            present = set(Employee.objects.filter(company=company).values_list("pk", flat=True))
         result += figures.corrections(
             month, now=current_lines(company, month), booked=booked[month], present=present
         )
@@ -363,7 +397,7 @@ def do_export(
         content=content,
         checksum=hashlib.sha256(content).hexdigest(),
         line_count=len(document.lines),
-        problem_count=len(document.problems(lodas=fmt == ExportFormat.DATEV_LODAS)),
+        problems=[p.to_json() for p in document.problems(lodas=fmt == ExportFormat.DATEV_LODAS)],
         created_by=acting_user,
     )
     audit.record(

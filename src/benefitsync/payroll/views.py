@@ -112,7 +112,6 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
             "exports": PayrollExport.objects.filter(company=company)
             .defer("content")
             .select_related("created_by")[:20],
-            "closed_months": services.closed_months(company)[::-1][:12],
             "values": values,
         },
     )

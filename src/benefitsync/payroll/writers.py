@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -49,6 +50,18 @@ class Problem:
     code: ProblemCode
     subject: str
     employee_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": str(self.code), "subject": self.subject, "employee_id": self.employee_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Problem:
+        employee_id = data.get("employee_id")
+        return cls(
+            ProblemCode(data["code"]),
+            str(data["subject"]),
+            None if employee_id is None else int(employee_id),
+        )
 
     def message(self) -> str:
         if self.code == ProblemCode.NO_PERSONNEL_NUMBER:

@@ -19,6 +19,7 @@ from benefitsync.employees.services import company_today
 from benefitsync.lib.months import Month
 from benefitsync.payroll import services
 from benefitsync.payroll.models import ExportFormat
+from benefitsync.payroll.writers import Problem
 
 
 def _month(text: str) -> Month:
@@ -67,12 +68,10 @@ class Command(BaseCommand):
             f"Export {record.pk}: {record.filename}, {record.line_count} lines, "
             f"sha256 {record.checksum}"
         )
-        if record.problem_count:
-            document = services.statement(company, services.month_view(company, month))
-            lodas = options["format"] == ExportFormat.DATEV_LODAS
-            for problem in document.problems(lodas=lodas):
-                self.stderr.write(f"ERROR: {problem.message()}")
-            raise CommandError(f"{record.problem_count} problem(s): see above.")
+        if record.problems:
+            for data in record.problems:
+                self.stderr.write(f"ERROR: {Problem.from_json(data).message()}")
+            raise CommandError(f"{len(record.problems)} problem(s): see above.")
 
     def _write_bytes(self, content: bytes) -> None:
         # The file is bytes (a BOM for Excel, Windows-1252 for LODAS): written to the binary
