@@ -15,7 +15,7 @@ from tests.personio.conftest import TODAY
 from tests.personio.webhook_receiver import Answer, Receiver, running_receiver
 
 from benefitsync.integrations.personio.sandbox import SandboxHandle
-from benefitsync.integrations.personio.sandbox.state import employment_id
+from benefitsync.integrations.personio.sandbox.state import SandboxState, employment_id
 from benefitsync.integrations.personio.schemas import PERSONIO_TZ
 
 ALL_EVENTS = [
@@ -647,3 +647,31 @@ def test_v2_faults_answer_in_v2s_error_shape(sandbox: SandboxHandle) -> None:
     assert unavailable.headers["content-type"].startswith("application/problem+json")
     assert "retry-after" not in limited.headers
     assert httpx.get(f"{sandbox.base_url}/v2/webhooks", headers=headers).status_code == 200
+
+
+def test_the_real_date_passing_midnight_announces_the_days_starts(receiver: Receiver) -> None:
+    # An unpinned clock: Personio's today is the real date in Berlin; midnight is simulated.
+    before_midnight = datetime(2026, 11, 24, 23, 59, 59, tzinfo=PERSONIO_TZ).timestamp()
+    wall = [before_midnight]
+    state = SandboxState(employees=5, seed=3, wall=lambda: wall[0])
+    pid = min(state.employees)
+    state.patch_employee(pid, {"hire_date": "2026-11-25"})
+    state.create_webhook(
+        state.default_client_id,
+        {
+            "url": receiver.url,
+            "description": "benefitsync",
+            "status": "ENABLED",
+            "token": HOOK_TOKEN,
+            "enabled_events": ["employment.started"],
+        },
+    )
+    state.dispatcher.start()
+    try:
+        assert receiver.quiet_for(1.2) == []  # a tick passed: still the 24th
+        wall[0] = before_midnight + 2
+        (started,) = receiver.wait_for(1, timeout=3)  # the next tick (once a second) sees it
+        assert started.body["payload"]["person"]["id"] == str(pid)
+        assert berlin_day(started.body["occurred_at"]) == date(2026, 11, 25)
+    finally:
+        state.dispatcher.stop()
