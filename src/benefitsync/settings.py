@@ -213,7 +213,12 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10)
 # keeps them: Redis in the scale mode, a database table (created by `migrate`) otherwise.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Installs (and test runs) sharing one Redis keep their counters apart, as their queues.
+            "KEY_PREFIX": env_str("HUEY_QUEUE_NAME", "benefitsync"),
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",

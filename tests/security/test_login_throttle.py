@@ -19,7 +19,7 @@ from benefitsync.accounts.models import User
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    cache.clear()
+    throttle.unlock_all()
 
 
 @pytest.mark.django_db
@@ -173,3 +173,14 @@ def test_the_lockout_message_links_to_the_password_reset() -> None:
     _fail(client, "/login/", "hr@nordlicht.example", 5)
     response = client.post("/login/", {"username": "hr@nordlicht.example", "password": RIGHT})
     assert f'href="{reverse("accounts:password_reset")}"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_unlocking_everyone_forgets_only_the_throttle_s_counts() -> None:
+    User.objects.create_user("hr@nordlicht.example", RIGHT)
+    cache.set("someone-else-s-key", "kept")
+    _fail(Client(), "/login/", "hr@nordlicht.example", 5)
+    throttle.unlock_all()
+    assert cache.get("someone-else-s-key") == "kept"
+    response = Client().post("/login/", {"username": "hr@nordlicht.example", "password": RIGHT})
+    assert response.status_code == 302

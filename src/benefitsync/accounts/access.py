@@ -20,7 +20,8 @@ What each answers, in this order:
    the back office does not reveal that it exists (support checks the role before the method,
    so a stranger's POST to a back-office page is 404 too).
 
-"GET" also admits HEAD (a GET without its body).
+"GET" also admits HEAD (a GET without its body). The back office (`/admin/`) is Django's own:
+staff only, its login goes through the same throttle (`accounts/backends.py`).
 """
 
 from __future__ import annotations

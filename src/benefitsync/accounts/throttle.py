@@ -25,7 +25,10 @@ import hashlib
 import unicodedata
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import connections, router
 from django.http import HttpRequest
 
 # An address with more failures than this many times LOGIN_MAX_FAILURES is "busy".
@@ -100,3 +103,23 @@ def record_failure(email: str, address: str) -> None:
 def reset(email: str, address: str) -> None:
     """A successful login clears the account's counts (not the address's)."""
     cache.delete_many([_account(email), _pair(email, address)])
+
+
+def unlock_all() -> None:
+    """Forget every login failure (an operator's "unlock everyone"). Only the throttle's keys
+    go: in the scale mode the cache shares Redis with the job queue, which `cache.clear()`
+    would wipe."""
+    backend = caches["default"]  # the backend itself (`cache` is a proxy to it)
+    pattern = backend.make_key("login-fail:")
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]  # Django's own client
+        keys = list(client.scan_iter(match=pattern + "*"))
+        if keys:
+            client.delete(*keys)
+    elif isinstance(backend, DatabaseCache):
+        db = router.db_for_write(backend.cache_model_class)
+        table = connections[db].ops.quote_name(backend._table)  # type: ignore[attr-defined]  # its table
+        with connections[db].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE cache_key LIKE %s", [pattern + "%"])  # noqa: S608  # the table name is ours
+    else:
+        backend.clear()
