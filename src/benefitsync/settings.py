@@ -62,7 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "huey.contrib.djhuey",
+    # Not "huey.contrib.djhuey": importing it loads huey's storage module, which imports redis
+    # and psycopg (~0.1 s of CPU) in every command. `ops` re-exports its run_huey command; the
+    # tasks modules import djhuey themselves when a job is enqueued or a worker starts.
     "benefitsync.accounts",
     "benefitsync.companies",
     "benefitsync.audit",
