@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# pytest-xdist workers per database pass (auto = one per CPU). Each worker has its own SQLite
+# test file (settings.py: test-<pid>.sqlite3) or PostgreSQL test database (<name>_gw<N>).
+PYTEST_WORKERS ?= auto
 
-.PHONY: run run-scale test test-sqlite test-postgres lint typecheck format install browser bench soak clean
+.PHONY: run run-scale test test-fast test-sqlite test-postgres lint typecheck format install browser bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,13 +56,18 @@ browser:
 	fi
 
 test-sqlite: install
-	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest
+	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+## The inner loop: SQLite only, without the tests marked slow (fault soak subset, kill -9,
+## browser, multi-worker). `make test` and CI run everything.
+test-fast: install
+	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 # The same suite on PostgreSQL. Skips with a visible reason when the server is unreachable,
 # except under CI=true, where an unreachable server is a failure.
 test-postgres: install
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test-pg DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"; \
+	  BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test-pg DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL at $(PG_URL) is unreachable (CI=true): failing"; exit 1; \
 	else echo "SKIPPED the PostgreSQL run: $(PG_URL) is unreachable"; fi
 

@@ -77,6 +77,7 @@ class Portal:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")),
     reason="uses its own SQLite installation; runs once, in the SQLite pass of the suite",

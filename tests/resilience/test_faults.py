@@ -111,6 +111,7 @@ def assert_consistent(company: Company) -> None:
     assert len(keys) == len(set(keys)), "an invitation went out twice"
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_every_faulty_run_applies_fully_or_not_at_all(
     faulty_sandbox: SandboxHandle, fault_client: None
@@ -158,6 +159,7 @@ def test_every_faulty_run_applies_fully_or_not_at_all(
     print(f"fault outcomes over {len(SEEDS)} seeds: {outcomes}")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_data_changing_while_pages_are_read_loses_and_duplicates_nobody(
     faulty_sandbox: SandboxHandle, fault_client: None
