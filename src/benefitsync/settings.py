@@ -162,7 +162,9 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "benefitsync",
-        "filename": str(DATA_DIR / "huey.sqlite3"),
+        # pytest-xdist's workers share the data directory: a queue file each, as each has its
+        # own test database (a worker's queue depth must not count another worker's jobs).
+        "filename": str(DATA_DIR / f"huey{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
         "consumer": {"workers": HUEY_WORKERS, "worker_type": "thread"},
     }
