@@ -84,3 +84,26 @@ def test_a_body_that_is_not_json_is_invalid_and_one_without_data_is_refused() ->
         decode_page(b'{"success": tr', {})
     with pytest.raises(ValueError, match="data list"):
         decode_page(b'{"success": true}', {})
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"subcompany": {"value": "Plain Name GmbH"}},
+        {"subcompany": {"value": {"type": "Subcompany", "attributes": {"id": 1, "name": " N "}}}},
+        {"subcompany": {"value": {"name": "Without attributes"}}},
+        {"subcompany": {"value": []}},
+        {"last_modified_at": {"value": "2026-03-29T02:30:00"}},  # naive: Berlin time
+        {"last_modified_at": {"value": "2026-03-29T01:30:00Z"}},
+        {"last_modified_at": {"value": " 2026-03-29T01:30:00+01:00 "}},
+        {"last_modified_at": {"value": "2026-03-29"}},
+        {"last_modified_at": {"value": "29.03.2026"}},
+        {"status": {"value": " Active "}, "email": {"value": 42}},
+    ],
+)
+def test_the_typed_fast_paths_agree_with_the_generic_parser_on_odd_values(
+    attrs: dict[str, Any],
+) -> None:
+    body = envelope(item(7, **attrs))
+    (typed,) = decode_page(body, {}).records
+    assert typed == parse_employee(json.loads(body)["data"][0], {})

@@ -422,8 +422,19 @@ def employee_from_typed(
         gender = (v.strip() or None) if type(v) is str else _text("gender", v)
         hire_date = _date("hire_date", get("hire_date", unset).value)
         termination_date = _date("termination_date", get("termination_date", unset).value)
-        subcompany = _object_name("subcompany", get("subcompany", unset).value)
-        last_modified_at = parse_datetime("last_modified_at", get("last_modified_at", unset).value)
+        v = get("subcompany", unset).value
+        # {"type": "Subcompany", "attributes": {"id", "name"}}, as Personio sends it
+        inner = v.get("attributes") if type(v) is dict else None
+        name = inner.get("name") if type(inner) is dict else None
+        subcompany = (name.strip() or None) if type(name) is str else _object_name("subcompany", v)
+        v = get("last_modified_at", unset).value
+        try:
+            # The common case, an ISO 8601 timestamp with offset; parse_datetime for the rest.
+            last_modified_at = datetime.fromisoformat(v) if type(v) is str else None
+        except ValueError:
+            last_modified_at = None
+        if last_modified_at is None or last_modified_at.tzinfo is None:
+            last_modified_at = parse_datetime("last_modified_at", v)
     except _Invalid as exc:
         return BadRecord(personio_id, exc.reason, _excerpt(exc.raw))
     custom: dict[str, str | None] = {}
