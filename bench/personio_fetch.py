@@ -4,6 +4,9 @@ Scenarios (issue 3):
   (a) no latency, no rate limits: 10,000 and 100,000 employees -> wall time, requests, peak RSS
   (b) Personio's limits (15/s, 300/min) and 200 ms latency, 10,000 employees -> wall time against
       the floor the limits set, and the share of 429 answers.
+In (a) the client's CPU time per record (the whole client: HTTP, threads, decoding, parsing) is
+reported beside the CPU time of a bare `orjson.loads` of the same pages in the same process, and
+their ratio (issue 14: at most 1.5x).
 
 Each scenario runs the sandbox and the client in separate processes (so the client's peak RSS is
 its own), the client streaming records without keeping them. Usage:
@@ -24,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
-from benefitsync.integrations.personio.client import Credentials, PersonioClient
+from benefitsync.integrations.personio.client import PAGE_SIZE, Credentials, PersonioClient
 from benefitsync.integrations.personio.errors import BadRecord
 from benefitsync.integrations.personio.ratelimit import (
     PERSONIO_EMPLOYEES_WINDOWS,
@@ -59,6 +63,7 @@ def worker(base_url: str, limits: bool, concurrency: int, hint: int | None) -> d
     creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
     records = bad = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     with PersonioClient(
         creds, base_url=base_url, limiter=limiter, max_concurrency=concurrency, timeout=30
     ) as client:
@@ -66,14 +71,42 @@ def worker(base_url: str, limits: bool, concurrency: int, hint: int | None) -> d
             records += 1
             bad += isinstance(record, BadRecord)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         stats = client.stats.as_dict()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "wall": wall,
         "records": records,
         "bad": bad,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak,
         "stats": stats,
+        # The whole client in this process (HTTP, threads, decoding, parsing), per record.
+        "client_cpu_us": 1e6 * cpu / max(1, records),
+        "orjson_cpu_us": 0.0 if limits else orjson_baseline(base_url, creds),
     }
+
+
+def orjson_baseline(base_url: str, creds: Credentials) -> float:
+    """CPU µs per record of a bare `orjson.loads` of the same pages, in the same process (after
+    the client's run, one page at a time, so neither the peak RSS nor the client's CPU time
+    includes it): the floor a decoder in Python can reach."""
+    cpu = 0.0
+    n = 0
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        auth = {"client_id": creds.client_id, "client_secret": creds.client_secret}
+        token = http.post("/v1/auth", json=auth).json()["data"]["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        offset, total = 0, None
+        while total is None or offset < total:
+            params = {"limit": PAGE_SIZE, "offset": offset}
+            body = http.get("/v1/company/employees", params=params, headers=headers).content
+            started = time.process_time()
+            payload = orjson.loads(body)
+            cpu += time.process_time() - started
+            total = payload["metadata"]["total_elements"]
+            n += len(payload["data"])
+            offset += PAGE_SIZE
+    return 1e6 * cpu / max(1, n)
 
 
 def run(scenario: Scenario, concurrency: int) -> dict[str, Any]:
@@ -127,7 +160,8 @@ def main() -> None:
     ]
     header = (
         f"{'scenario':<36} {'employees':>9} {'wall s':>7} {'requests':>8} "
-        f"{'peak RSS MB':>11} {'floor s':>7} {'ratio':>5} {'429 %':>6}"
+        f"{'peak RSS MB':>11} {'floor s':>7} {'ratio':>5} {'429 %':>6} "
+        f"{'client µs/rec':>13} {'orjson µs/rec':>13} {'CPU x':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -147,11 +181,16 @@ def main() -> None:
             minimum = 1 + -(-sc.employees // 100)
             f = rtt + floor_seconds(minimum, PERSONIO_EMPLOYEES_WINDOWS) + rtt
             floor, ratio = f"{f:.2f}", f"{r['wall'] / f:.2f}"
+        baseline = cpu_x = ""
+        if r["orjson_cpu_us"]:
+            baseline = f"{r['orjson_cpu_us']:.1f}"
+            cpu_x = f"{r['client_cpu_us'] / r['orjson_cpu_us']:.2f}"
         server_total = r["server"]["requests"]
         share = f"{100 * r['server']['rate_limited'] / max(1, server_total):.2f}"
         print(
             f"{sc.name:<36} {sc.employees:>9} {r['wall']:>7.2f} {requests:>8} "
-            f"{r['peak_rss_mb']:>11.1f} {floor:>7} {ratio:>5} {share:>6}"
+            f"{r['peak_rss_mb']:>11.1f} {floor:>7} {ratio:>5} {share:>6} "
+            f"{r['client_cpu_us']:>13.1f} {baseline:>13} {cpu_x:>5}"
         )
 
 

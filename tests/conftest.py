@@ -1,16 +1,21 @@
-"""Shared fixtures: two companies and the personas of the persona tests.
+"""Shared fixtures: two companies, the personas of the persona tests, and the Personio sandbox.
 
 - `company_a`, `company_b`: two tenants;
 - `hr_a`, `hr_b`: HR admins of A and of B;
 - `employee_a`: a user linked to an Employee of A (`employee_a.employee`);
 - `support`: platform support staff (uses the back office);
-- `client_for(persona)`: a test client logged in as that user (None: anonymous).
+- `client_for(persona)`: a test client logged in as that user (None: anonymous);
+- `sandbox_server`: ONE real sandbox server (uvicorn over loopback HTTP, in a thread) per test
+  process; each area's `sandbox` fixture hands it out freshly reset with `fresh_sandbox(...)`
+  (its own size, seed and today), instead of starting a server per test or module.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Read by benefitsync.settings when it is imported after this file (subprocesses started by tests,
@@ -27,6 +32,8 @@ from django.test import Client
 
 from benefitsync.accounts.models import User
 from benefitsync.companies.models import Company
+from benefitsync.integrations.personio.client import clear_token_cache
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
 from tests.factories import make_company, make_employee, make_hr_admin, make_user
 
 ClientFor = Callable[[User | None], Client]
@@ -136,3 +143,25 @@ def _no_io_in_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
         return send(self, fail_silently)
 
     monkeypatch.setattr(EmailMessage, "send", guarded_send)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxHandle]:
+    """The test process's one sandbox server; use it through `fresh_sandbox`."""
+    with running_sandbox(employees=0) as handle:
+        yield handle
+
+
+def fresh_sandbox(
+    server: SandboxHandle, *, employees: int, seed: int, today: dt.date | None = None
+) -> SandboxHandle:
+    """`server` reset to a start state of its own: `employees` generated from `seed` as of
+    `today` (None: the real date), only the default credential, no faults, no rate limit, zero
+    stats; and no client token cached for it (the reset revoked them all)."""
+    state = server.state
+    # The start configuration is what `reset` returns to; today is part of it (the data is
+    # generated relative to it), so it is set before the reset generates the employees.
+    state.start_config = dataclasses.replace(state.start_config, today=today)
+    server.reset(employees=employees, seed=seed)
+    clear_token_cache()
+    return server

@@ -35,9 +35,26 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger().addHandler(_collector)
 
 
+# Leaks the pytest-xdist workers reported (their exit status does not fail the controller's run).
+_worker_leaks: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist's controller: collect what a finished worker found."""
+    output = getattr(node, "workeroutput", None) or {}
+    _worker_leaks.extend(output.get("secret_leaks", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _collector.leaks:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        # An xdist worker: hand the leaks to the controller, which fails the run.
+        workeroutput["secret_leaks"] = _collector.leaks[:10]
+        return
+    leaks = _collector.leaks + _worker_leaks
+    if leaks:
         print("\nA Personio client secret appeared in the logs:")
-        for leak in _collector.leaks[:10]:
+        for leak in leaks[:10]:
             print("  " + leak)
         session.exitstatus = 1

@@ -70,7 +70,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "huey.contrib.djhuey",
+    # Not "huey.contrib.djhuey": importing it loads huey's storage module, which imports redis
+    # and psycopg (~0.1 s of CPU) in every command. `ops` re-exports its run_huey command; the
+    # tasks modules import djhuey themselves when a job is enqueued or a worker starts.
     "csp",
     # django-ninja's own templates and static files: the API docs load Swagger UI from here,
     # pinned with django-ninja, instead of from a CDN with a floating version.
@@ -179,7 +181,9 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "benefitsync",
-        "filename": str(DATA_DIR / "huey.sqlite3"),
+        # pytest-xdist's workers share the data directory: a queue file each, as each has its
+        # own test database (a worker's queue depth must not count another worker's jobs).
+        "filename": str(DATA_DIR / f"huey{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
         "consumer": {"workers": HUEY_WORKERS, "worker_type": "thread"},
     }

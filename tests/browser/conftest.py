@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.conf import LazySettings
 
-from benefitsync.integrations.personio.client import clear_token_cache
-from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from benefitsync.integrations.personio.sync import run as sync_run
+from tests.conftest import fresh_sandbox
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
@@ -71,12 +71,11 @@ def chromium() -> str:
 
 
 @pytest.fixture
-def sandbox(settings: LazySettings) -> Iterator[SandboxHandle]:
-    with running_sandbox(employees=20, seed=11) as handle:
-        clear_token_cache()
-        settings.PERSONIO_BASE_URL = handle.base_url
-        settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
-        yield handle
+def sandbox(sandbox_server: SandboxHandle, settings: LazySettings) -> SandboxHandle:
+    handle = fresh_sandbox(sandbox_server, employees=20, seed=11)
+    settings.PERSONIO_BASE_URL = handle.base_url
+    settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
+    return handle
 
 
 @pytest.fixture

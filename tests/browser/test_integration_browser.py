@@ -20,7 +20,11 @@ from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.factories import PASSWORD, make_company, make_hr_admin
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_connect_wrong_then_right_and_watch_synchronize_now(

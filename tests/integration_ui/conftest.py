@@ -1,5 +1,5 @@
-"""Fixtures of the integration page tests: one real sandbox over loopback HTTP for the module,
-reset per test, and settings that point the portal at it with fast retries."""
+"""Fixtures of the integration page tests: the test process's sandbox server, reset per test, and
+settings that point the portal at it with fast retries."""
 
 from __future__ import annotations
 
@@ -11,17 +11,11 @@ from huey.contrib.djhuey import HUEY
 
 from benefitsync.companies.models import Company
 from benefitsync.integrations.personio import services
-from benefitsync.integrations.personio.client import clear_token_cache
 from benefitsync.integrations.personio.models import PersonioIntegration
-from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from tests.conftest import fresh_sandbox
 
 EMPLOYEES = 30
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    with running_sandbox(employees=EMPLOYEES, seed=5) as handle:
-        yield handle
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +29,7 @@ def _jobs_inline() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox(sandbox_server: SandboxHandle, settings: LazySettings) -> SandboxHandle:
-    sandbox_server.reset(employees=EMPLOYEES, seed=5)
-    clear_token_cache()
+    fresh_sandbox(sandbox_server, employees=EMPLOYEES, seed=5)
     settings.PERSONIO_CLIENT_OPTIONS = {"retry_wait_scale": 0.001, "deadline": 20, "timeout": 5}
     settings.PERSONIO_BASE_URL = sandbox_server.base_url
     return sandbox_server

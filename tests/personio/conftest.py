@@ -1,7 +1,7 @@
 """Fixtures for the Personio client and sandbox tests.
 
-One real sandbox server (uvicorn over loopback HTTP) serves the whole module set; every test gets
-it freshly reset (employees, credentials, faults, clock, stats) through the `sandbox` fixture.
+The test process's one sandbox server (`tests/conftest.py`) serves them; every test gets it freshly
+reset (employees, credentials, faults, clock, stats) through the `sandbox` fixture.
 """
 
 from __future__ import annotations
@@ -11,26 +11,19 @@ from datetime import date
 from typing import Any
 
 import pytest
+from tests.conftest import fresh_sandbox
 
-from benefitsync.integrations.personio.client import Credentials, PersonioClient, clear_token_cache
-from benefitsync.integrations.personio.sandbox import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.client import Credentials, PersonioClient
+from benefitsync.integrations.personio.sandbox import SandboxHandle
 
 TODAY = date(2026, 11, 24)
 EMPLOYEES = 250  # three pages of 100
 
 
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    with running_sandbox(employees=EMPLOYEES, seed=7, today=TODAY) as handle:
-        yield handle
-
-
 @pytest.fixture
 def sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
     """The shared sandbox, reset to its start state (no faults, no rate limit, fixed today)."""
-    sandbox_server.reset()
-    clear_token_cache()
-    return sandbox_server
+    return fresh_sandbox(sandbox_server, employees=EMPLOYEES, seed=7, today=TODAY)
 
 
 ClientFactory = Callable[..., PersonioClient]

@@ -15,13 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from tests.conftest import fresh_sandbox
 
 SOAK = os.environ.get("BENEFITSYNC_SOAK") == "1"
 KILLS = 50 if SOAK else 4
@@ -29,11 +29,11 @@ LEASE = 2
 
 
 @pytest.fixture
-def slow_sandbox() -> Iterator[SandboxHandle]:
+def slow_sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
+    handle = fresh_sandbox(sandbox_server, employees=400, seed=5)
     # Latency stretches a sync over a second or two, so kills land in fetch and in apply.
-    with running_sandbox(employees=400, seed=5) as handle:
-        handle.set_faults(latency_ms=150)
-        yield handle
+    handle.set_faults(latency_ms=150)
+    return handle
 
 
 class Portal:
@@ -77,6 +77,7 @@ class Portal:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")),
     reason="uses its own SQLite installation; runs once, in the SQLite pass of the suite",

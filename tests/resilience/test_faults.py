@@ -12,7 +12,6 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio import services
 from benefitsync.integrations.personio.models import RunStatus
-from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
+from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from benefitsync.invitations.models import OutboundEmail
+from tests.conftest import fresh_sandbox
 from tests.sync.conftest import sync_now
 
 SOAK = os.environ.get("BENEFITSYNC_SOAK") == "1"
@@ -31,10 +31,9 @@ SEEDS = range(200) if SOAK else range(12)
 EMPLOYEES = 150  # two pages of 100: faults can hit the middle of a listing
 
 
-@pytest.fixture(scope="module")
-def faulty_sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(employees=EMPLOYEES, seed=0) as handle:
-        yield handle
+@pytest.fixture
+def faulty_sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
+    return fresh_sandbox(sandbox_server, employees=EMPLOYEES, seed=0)
 
 
 @pytest.fixture
@@ -112,6 +111,7 @@ def assert_consistent(company: Company) -> None:
     assert len(keys) == len(set(keys)), "an invitation went out twice"
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_every_faulty_run_applies_fully_or_not_at_all(
     faulty_sandbox: SandboxHandle, fault_client: None
@@ -159,6 +159,7 @@ def test_every_faulty_run_applies_fully_or_not_at_all(
     print(f"fault outcomes over {len(SEEDS)} seeds: {outcomes}")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_data_changing_while_pages_are_read_loses_and_duplicates_nobody(
     faulty_sandbox: SandboxHandle, fault_client: None

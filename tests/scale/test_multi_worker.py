@@ -30,7 +30,7 @@ from tests.scale.cluster import (
     redis_unreachable,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 COMPANIES = 200
 EMPLOYEES = 20  # every company reads the whole (small) sandbox through the shared credential

@@ -79,9 +79,17 @@ def test_metrics_count_runs_by_outcome_durations_changes_and_429s(db: None) -> N
     old = SyncRun.objects.create(company=company, trigger="daily", status="succeeded")
     SyncRun.objects.filter(pk=old.pk).update(finished_at=now - dt.timedelta(days=2), requests=99)
 
-    HUEY.flush()  # jobs other tests queued (no worker runs here) are not this test's business
-    HUEY.enqueue(HUEY.task()(lambda: None).s())
-    response = Client().get("/metrics")
+    # Queued, not run: Huey runs jobs on enqueue in immediate mode, which a test process started
+    # by pytest-xdist inherits from the controller's environment (tests/conftest.py).
+    immediate = HUEY.immediate
+    HUEY.immediate = False
+    try:
+        HUEY.flush()  # jobs other tests queued (no worker runs here) are not this test's business
+        HUEY.enqueue(HUEY.task()(lambda: None).s())
+        response = Client().get("/metrics")
+        HUEY.flush()
+    finally:
+        HUEY.immediate = immediate
     assert response.status_code == 200
     text = response.content.decode()
     assert 'benefitsync_sync_runs_24h{outcome="succeeded"} 1.0' in text
@@ -92,7 +100,6 @@ def test_metrics_count_runs_by_outcome_durations_changes_and_429s(db: None) -> N
     assert "benefitsync_personio_requests_24h 15.0" in text
     assert "benefitsync_personio_rate_limited_24h 1.0" in text
     assert "benefitsync_queue_depth 1.0" in text
-    HUEY.flush()
     assert 'benefitsync_metrics_up{source="database"} 1.0' in text
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, NinjaAPI, Schema
+from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.security import django_auth
@@ -193,7 +193,7 @@ def my_vouchers(request: HttpRequest) -> list[VoucherOut]:
     tags=["vouchers"],
 )
 @access.employee("POST")
-def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int, VoucherOut]:
+def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> Status[VoucherOut]:
     """Select (or change, until issued) the voucher of a month."""
     employee = access.employee_of(request)
     selection = do_select_voucher(
@@ -203,7 +203,7 @@ def select_voucher(request: HttpRequest, payload: VoucherSelectIn) -> tuple[int,
         today=company_today(employee.company),
         acting_user=employee.user,
     )
-    return 201, _voucher(selection)
+    return Status(201, _voucher(selection))
 
 
 @api.post(
@@ -242,7 +242,7 @@ def submit_receipt(
     month: Form[MonthText],
     amount: Form[Annotated[Decimal, Field(gt=0, le=Decimal("99999.99"), decimal_places=2)]],
     file: File[UploadedFile],
-) -> tuple[int, ReceiptOut]:
+) -> Status[ReceiptOut]:
     """Upload a receipt (PDF, JPEG or PNG) for a reimbursement benefit."""
     employee = access.employee_of(request)
     benefit = EmployeeBenefit.objects.filter(pk=benefit_id, employee=employee).first()
@@ -257,4 +257,4 @@ def submit_receipt(
         today=company_today(employee.company),
         acting_user=employee.user,
     )
-    return 201, _receipt(receipt)
+    return Status(201, _receipt(receipt))

@@ -42,6 +42,8 @@ DEFAULT_CLIENT_ID = "sandbox-client-id"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a published demo credential
 TOKEN_LIFETIME = 24 * 3600  # Personio's stable tokens last 24 h
 
+# The value a malformed record carries (see `FaultConfig.malformed_share`).
+MALFORMED_DATE = "31.02.2020"
 FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "revoke_token")
 FAULT_GROUPS = ("employees", "auth", "v2")
 
@@ -79,6 +81,11 @@ class FaultConfig:
     later delivery to the same webhook went out, at most `webhook_delay_ms`); `webhook_script`
     like `script`; `webhook_retry_scale` multiplies the retry delays (1 = Personio's days);
     changes of `webhook_silent_attributes` (keys or custom labels) announce no event.
+
+    `malformed_share` (0..1, default 0: the generated data has no malformed record) is the share
+    of employees the v1 endpoints serve with a malformed record: an impossible hire date
+    (`"31.02.2020"`), which the client reports as a `BadRecord` and the sync skips. Which
+    employees is fixed by their id and the seed, so every page and every sync agree.
     """
 
     rate_429: float = 0.0
@@ -93,6 +100,7 @@ class FaultConfig:
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
     hang_seconds: float = 30.0
+    malformed_share: float = 0.0
     seed: int = 0
     endpoints: list[str] = field(default_factory=lambda: ["employees"])
     script: list[str] = field(default_factory=list)
@@ -119,7 +127,7 @@ class FaultConfig:
             config = cls(**merged)
             for f in fields(cls):
                 value = getattr(config, f.name)
-                rate = f.name.startswith(("rate_", "webhook_rate_"))
+                rate = f.name.startswith(("rate_", "webhook_rate_")) or f.name == "malformed_share"
                 if rate and not 0.0 <= float(value) <= 1.0:
                     raise ControlError(f"{f.name} must be between 0 and 1")
                 if (
@@ -701,21 +709,29 @@ class SandboxState:
             return list(value) if value else adef.empty
         return value if value not in (None, "") else adef.empty
 
+    def is_malformed(self, emp: SandboxEmployee) -> bool:
+        """Whether `emp` is served malformed (`FaultConfig.malformed_share`): a hash of the id
+        and the seed, the same answer on every request."""
+        share = self.faults.malformed_share
+        if not share:
+            return False
+        return (emp.id * 2_654_435_761 + self.seed * 40_503) % 10_007 < share * 10_007
+
     def render_employee(
         self, emp: SandboxEmployee, attrs: list[AttributeDef], today: date
     ) -> dict[str, Any]:
-        return {
-            "type": "Employee",
-            "attributes": {
-                a.key: {
-                    "label": a.label,
-                    "value": self._render_value(a, emp, today),
-                    "type": a.type,
-                    "universal_id": a.universal_id,
-                }
-                for a in attrs
-            },
+        attributes: dict[str, dict[str, Any]] = {
+            a.key: {
+                "label": a.label,
+                "value": self._render_value(a, emp, today),
+                "type": a.type,
+                "universal_id": a.universal_id,
+            }
+            for a in attrs
         }
+        if "hire_date" in attributes and self.is_malformed(emp):
+            attributes["hire_date"]["value"] = MALFORMED_DATE
+        return {"type": "Employee", "attributes": attributes}
 
     def projection(self, cred: Credential, requested: list[str]) -> list[AttributeDef]:
         allowed = self.allowed_attributes(cred)

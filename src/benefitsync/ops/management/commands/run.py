@@ -1,16 +1,18 @@
-"""`benefitsync run`: the embedded default in one terminal — web server, job worker and the
-Personio sandbox as child processes; Ctrl-C stops all three."""
+"""`benefitsync run`: the embedded default in one terminal — web server (gunicorn, static files
+collected and served by WhiteNoise as in production), job worker and the Personio sandbox as child
+processes. A crashed child is restarted with a back-off (`ops/supervisor.py`); Ctrl-C stops all."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from benefitsync.ops.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -34,26 +36,32 @@ class Command(BaseCommand):
         if not options["no_sandbox"]:
             env.setdefault("PERSONIO_BASE_URL", f"http://127.0.0.1:{options['sandbox_port']}")
         bind = f"{options['host']}:{options['port']}"
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "benefitsync.wsgi",
+            "--bind",
+            bind,
+            "--access-logfile",
+            "-",
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn): two
+            # checkouts running at once would fight over it, and nothing here uses it.
+            "--no-control-socket",
+        ]
         commands: dict[str, list[str]]
         if options["scale"]:
             commands = {
-                "web": [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "benefitsync.wsgi",
-                    "-w",
-                    "2",
-                    "-b",
-                    bind,
-                ],
+                "web": [*gunicorn, "--workers", "2"],
                 "worker-1": [*base, "run_huey"],
                 # Only one process runs the periodic scheduler; the others just work the queue.
                 "worker-2": [*base, "run_huey", "--no-periodic"],
             }
         else:
             commands = {
-                "web": [*base, "runserver", bind, "--noreload"],
+                # The same production server as the scale mode (one process, threads: SQLite
+                # takes one writer at a time anyway).
+                "web": [*gunicorn, "--workers", "1", "--threads", "4"],
                 "worker": [*base, "run_huey"],
             }
         if not options["no_sandbox"]:
@@ -67,10 +75,10 @@ class Command(BaseCommand):
                 "--seed",
                 "1",
             ]
-        children = {
-            name: subprocess.Popen(command, env=env)  # noqa: S603 - our own entry point
-            for name, command in commands.items()
-        }
+        # Static files as in production: collected into STATIC_ROOT, served by WhiteNoise.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        supervisor = Supervisor(commands, env=env)
+        supervisor.start()
         self.stdout.write(
             self.style.SUCCESS(f"benefitsync runs at http://{options['host']}:{options['port']}")
         )
@@ -80,22 +88,15 @@ class Command(BaseCommand):
                 "(Client ID sandbox-client-id, Client Secret sandbox-client-secret)"
             )
         self.stdout.write("Press Ctrl-C to stop.")
+
+        def terminate(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        # A service manager stops us with SIGTERM: the same clean stop as Ctrl-C.
+        signal.signal(signal.SIGTERM, terminate)
         try:
-            while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(f"{name} stopped with exit code {child.returncode}")
-                        raise SystemExit(child.returncode or 1)
-                time.sleep(0.5)
+            supervisor.run()
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            deadline = time.monotonic() + 10
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            supervisor.stop()

@@ -20,8 +20,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benefitsync.companies.cli import company_by_slug
-from benefitsync.integrations.personio import sync
-from benefitsync.integrations.personio.errors import PersonioError
 from benefitsync.integrations.personio.models import RunStatus, SyncRun, Trigger
 from benefitsync.integrations.personio.texts import render
 
@@ -38,6 +36,11 @@ class Command(BaseCommand):
         decide.add_argument("--discard", type=int, metavar="RUN", help="Discard a held run.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Imported here, not at the top: the sync pulls in the client (httpx, pydantic, msgspec),
+        # which `benefitsync sync --help` and a mistyped slug do not need (docs/operations.md).
+        from benefitsync.integrations.personio import sync
+        from benefitsync.integrations.personio.errors import PersonioError
+
         company = company_by_slug(options["slug"])
         if options["confirm"] or options["discard"]:
             run_id = options["confirm"] or options["discard"]
