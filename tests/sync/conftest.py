@@ -43,6 +43,24 @@ def connect(company: Company, sandbox: SandboxHandle, **options: Any) -> Personi
     )
 
 
+def cli_connect(company: Company, sandbox: SandboxHandle, *options: str) -> None:
+    """`benefitsync personio connect SLUG` against `sandbox`, with `options` appended."""
+    from django.core.management import call_command
+
+    call_command(
+        "personio",
+        "connect",
+        company.slug,
+        "--client-id",
+        sandbox.client_id,
+        "--client-secret",
+        sandbox.client_secret,
+        "--base-url",
+        sandbox.base_url,
+        *options,
+    )
+
+
 @pytest.fixture
 def connected(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
     return connect(company, sandbox)

@@ -28,7 +28,7 @@ from benefitsync.integrations.personio.sync import plan as sync_plan
 from benefitsync.invitations.models import OutboundEmail
 from benefitsync.lib import crypto
 from benefitsync.lib.months import Month
-from tests.sync.conftest import sync_now
+from tests.sync.conftest import cli_connect, sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -485,18 +485,7 @@ def test_cli_connects_syncs_and_lists_employees_as_json(
 ) -> None:
     import json
 
-    call_command(
-        "personio",
-        "connect",
-        company.slug,
-        "--client-id",
-        sandbox.client_id,
-        "--client-secret",
-        sandbox.client_secret,
-        "--base-url",
-        sandbox.base_url,
-        "--no-sync",
-    )
+    cli_connect(company, sandbox, "--no-sync")
     capsys.readouterr()
     call_command("sync", company.slug, "--json")
     result = json.loads(capsys.readouterr().out)

@@ -35,7 +35,7 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
 from benefitsync.invitations.models import Invitation, OutboundEmail
 from tests.factories import make_hr_admin
-from tests.sync.conftest import connect, sync_now
+from tests.sync.conftest import cli_connect, connect, sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -295,17 +295,7 @@ def test_connect_with_auto_invite_makes_the_first_sync_invite(
 def test_connect_then_sync_on_the_command_line_works_without_a_worker(
     company: Company, sandbox: SandboxHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    call_command(
-        "personio",
-        "connect",
-        company.slug,
-        "--client-id",
-        sandbox.client_id,
-        "--client-secret",
-        sandbox.client_secret,
-        "--base-url",
-        sandbox.base_url,
-    )
+    cli_connect(company, sandbox)
     out = capsys.readouterr().out
     assert "First synchronization: " in out
     assert Employee.objects.filter(company=company).exists()
