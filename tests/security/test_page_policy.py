@@ -33,3 +33,23 @@ def test_the_api_docs_load_swagger_ui_from_our_static_files() -> None:
     assert all(s.startswith("/") for s in sources), sources
     # No inline script: the settings travel as JSON data, which the policy does not execute.
     assert not re.search(r"<script(?![^>]*(?:src=|application/json))", html)
+
+
+def test_no_template_has_an_inline_style_or_script_the_policy_would_block() -> None:
+    """The policy allows no inline style and no script without the request's nonce: a
+    `style="…"` attribute or an `on…=` handler in any template would be blocked in the browser
+    (the payroll page's month links once were)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "src" / "benefitsync"
+    blocked = re.compile(
+        r"""\sstyle=["']|\son[a-z]+=["']|<script(?![^>]*\bnonce=)(?![^>]*\bsrc=)"""
+    )
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.html")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if blocked.search(line)
+    ]
+    assert not found, found
