@@ -180,6 +180,8 @@ def test_hr_previews_approves_and_rejects_and_the_employee_sees_both(
     assert '<iframe class="preview"' in pdf.content.decode()
     framed = hr_client.get(reverse("employee_actions:receipt_file", args=[company.slug, second.pk]))
     assert framed["X-Frame-Options"] == "SAMEORIGIN"
+    # The page policy forbids framing everywhere else; the receipt file may be framed by us.
+    assert "frame-ancestors 'self'" in framed["Content-Security-Policy"]
 
     approve = hr_client.post(
         reverse("employee_actions:receipt_decide", args=[company.slug, first.pk]),
