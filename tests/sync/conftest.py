@@ -66,6 +66,12 @@ def connected(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
     return connect(company, sandbox)
 
 
+def empty_personio(sandbox: SandboxHandle) -> None:
+    """Personio delivers nobody any more (the mass change the hold guard is for)."""
+    for e in sandbox.state.list_flat():
+        sandbox.state.delete_employee(e["id"])
+
+
 def sync_now(company: Company, trigger: str = "manual") -> SyncRun:
     """Queue and execute a run in this process, as a worker would."""
     run = request_sync(company, trigger, enqueue=False)

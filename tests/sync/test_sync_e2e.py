@@ -28,7 +28,7 @@ from benefitsync.integrations.personio.sync import plan as sync_plan
 from benefitsync.invitations.models import OutboundEmail
 from benefitsync.lib import crypto
 from benefitsync.lib.months import Month
-from tests.sync.conftest import cli_connect, sync_now
+from tests.sync.conftest import cli_connect, empty_personio, sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -340,8 +340,7 @@ def test_empty_personio_listing_is_held_and_can_be_discarded(
     company: Company, connected: PersonioIntegration, sandbox: SandboxHandle
 ) -> None:
     sync_now(company)
-    for e in sandbox.state.list_flat():
-        sandbox.state.delete_employee(e["id"])
+    empty_personio(sandbox)
     run = sync_now(company)
     assert run.status == RunStatus.HELD
     sync.discard_held(run, acting_user=None)
@@ -511,8 +510,7 @@ def test_cli_confirms_a_held_run(
     import json
 
     sync_now(company)
-    for e in sandbox.state.list_flat():
-        sandbox.state.delete_employee(e["id"])
+    empty_personio(sandbox)
     held = sync_now(company)
     assert held.status == RunStatus.HELD
     call_command("sync", company.slug, "--confirm", str(held.pk), "--json")

@@ -35,7 +35,7 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle, running_sandbox
 from benefitsync.invitations.models import Invitation, OutboundEmail
 from tests.factories import make_hr_admin
-from tests.sync.conftest import cli_connect, connect, sync_now
+from tests.sync.conftest import cli_connect, connect, empty_personio, sync_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -183,8 +183,7 @@ def test_a_run_that_crashes_outside_personio_ends_failed_frees_the_company_and_c
 
 
 def held_run(company: Company, sandbox: SandboxHandle) -> SyncRun:
-    for e in sandbox.state.list_flat():
-        sandbox.state.delete_employee(e["id"])
+    empty_personio(sandbox)
     run = sync_now(company)
     assert run.status == RunStatus.HELD
     return run
@@ -322,8 +321,7 @@ def test_sync_exits_3_for_a_held_run_and_prints_its_reasons(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sync_now(company)
-    for e in sandbox.state.list_flat():
-        sandbox.state.delete_employee(e["id"])
+    empty_personio(sandbox)
     with pytest.raises(CommandError) as refused:
         call_command("sync", company.slug, "--json")
     assert refused.value.returncode == 3

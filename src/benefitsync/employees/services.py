@@ -289,8 +289,11 @@ def sync_set_problems(
         Employee.objects.filter(company=company, sync_problem__isnull=False).exclude(
             pk__in=list(problems)
         ).update(sync_problem=None)
-    for pk, problem in problems.items():
-        Employee.objects.filter(pk=pk).update(sync_problem=problem)
+    Employee.objects.bulk_update(
+        [Employee(pk=pk, sync_problem=problem) for pk, problem in problems.items()],
+        ["sync_problem"],
+        batch_size=500,
+    )
 
 
 # --- erased people (GDPR): never re-created by a sync -------------------------------------------

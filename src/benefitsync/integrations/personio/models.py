@@ -135,9 +135,6 @@ class SyncRunQuerySet(models.QuerySet["SyncRun"]):
     def held(self, company_id: int) -> SyncRun | None:
         return self.filter(company_id=company_id, status=RunStatus.HELD).first()
 
-    def last_applied(self, company_id: int) -> SyncRun | None:
-        return self.filter(company_id=company_id, status__in=APPLIED).first()
-
     def claim(self, run_id: int) -> bool:
         """queued → running; False when another worker (or the reaper) was first."""
         now = timezone.now()

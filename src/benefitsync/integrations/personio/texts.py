@@ -113,10 +113,3 @@ def render(note: Note | Mapping[str, Any] | str | None) -> str:
         return str(template) % values if values or "%(" in str(template) else str(template)
     except (KeyError, TypeError, ValueError):
         return str(template)
-
-
-def note_of(data: Mapping[str, Any] | str | None) -> Note | None:
-    """A stored note back as a `Note` (None for nothing or a legacy text)."""
-    if isinstance(data, Mapping) and "code" in data:
-        return Note(str(data["code"]), dict(data.get("params") or {}))
-    return None

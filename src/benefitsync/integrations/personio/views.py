@@ -133,7 +133,7 @@ def run_status_payload(run: SyncRun) -> dict[str, Any]:
         "progress_label": str(_("employees read from Personio")),
         "count_labels": {k: str(COUNT_LABELS[k]) for k in (*COUNT_KEYS, *OCCASIONAL_KEYS)},
         # The counts as read ("1 error", not "1 errors"), in the order of `counts`.
-        "count_texts": _count_texts(run) if run.counts and run.status in FINISHED else [],
+        "count_texts": count_texts_of(run) if run.counts and run.status in FINISHED else [],
         "message": run.text,
         "applied": run.applied,
         "started_at": run.started_at.isoformat() if run.started_at else None,
@@ -182,7 +182,7 @@ def _render_integration(
         "auto_invite_form": AutoInviteForm(initial={"enabled": integration.auto_invite}),
         "current": sync.in_progress(company),
         "last_run": last_finished,
-        "last_counts": _count_texts(last_finished),
+        "last_counts": count_texts_of(last_finished),
         "held": held,
         "held_rows": held_rows,
         "attributes": sorted(attributes or []),
@@ -209,10 +209,6 @@ def count_text(key: str, n: int) -> str:
 
 def count_texts_of(run: SyncRun | None) -> list[str]:
     """A run's counts as read: ["3 created", "1 error", …] (also the support pages')."""
-    return _count_texts(run)
-
-
-def _count_texts(run: SyncRun | None) -> list[str]:
     if run is None or not run.counts:
         return []
     return [count_text(k, int(run.counts.get(k, 0))) for k in shown_counts(run.counts)]

@@ -117,8 +117,9 @@ def confirm_held(run: SyncRun, *, acting_user: User | None) -> SyncRun:
                 "The company filter, the credentials or the invitation choice changed since "
                 "this plan was made."
             )
-        if SyncRun.objects.in_progress(run.company_id) is not None:
-            raise AlreadyRunning(SyncRun.objects.in_progress(run.company_id))
+        running = SyncRun.objects.in_progress(run.company_id)
+        if running is not None:
+            raise AlreadyRunning(running)
         plan = recheck(kept.to_plan(), snapshot(run.company))
         apply(
             run,
