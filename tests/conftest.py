@@ -25,6 +25,7 @@ from typing import Any
 os.environ.setdefault("BENEFITSYNC_FAST_PASSWORD_HASHER", "true")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("HUEY_IMMEDIATE", "true")
+os.environ.setdefault("BENEFITSYNC_PERSONIO_WEBHOOKS", "false")
 
 import pytest
 from django.conf import LazySettings
@@ -43,6 +44,14 @@ ClientFor = Callable[[User | None], Client]
 def _fast_password_hasher(settings: LazySettings) -> None:
     # PBKDF2 costs ~0.3 s per user; the persona tests create five users per test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_where_asked(settings: LazySettings) -> None:
+    # Connecting registers a webhook at the sandbox, which then POSTs every change to the
+    # portal's address: only the tests of events (tests/sync/test_events.py, which switch this
+    # on) have a portal listening there. Everywhere else a company uses the delta sync.
+    settings.PERSONIO_WEBHOOKS = False
 
 
 @pytest.fixture

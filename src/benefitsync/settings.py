@@ -329,6 +329,16 @@ PERSONIO_APP_ID = env_str("PERSONIO_APP_ID")
 PERSONIO_CLIENT_OPTIONS: dict[str, Any] = {}
 SYNC_RUN_RETENTION_DAYS = env_int("SYNC_RUN_RETENTION_DAYS", 90, minimum=1)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 900, minimum=1)
+# Where Personio delivers webhook events: this portal's address as Personio reaches it (HTTPS
+# in production). Unset: the address `benefitsync run` serves on (it passes it to its children
+# as BENEFITSYNC_SERVED_AT), else BENEFITSYNC_BASE_URL.
+PUBLIC_URL = (
+    env_str("BENEFITSYNC_PUBLIC_URL") or env_str("BENEFITSYNC_SERVED_AT") or BASE_URL
+).rstrip("/")
+# Register a webhook on connect (off: every company without webhooks uses the delta sync).
+PERSONIO_WEBHOOKS = env_bool("BENEFITSYNC_PERSONIO_WEBHOOKS", True)
+# Events of one company received within this many seconds become one webhook run.
+WEBHOOK_COALESCE_SECONDS = env_int("WEBHOOK_COALESCE_SECONDS", 2, minimum=0)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from benefitsync import views
 from benefitsync.api.employee import api
+from benefitsync.integrations.personio import receiver
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
@@ -22,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("c/<slug:slug>/benefits/", include("benefitsync.benefits.urls")),
     path("c/<slug:slug>/payroll/", include("benefitsync.payroll.urls")),
     path("c/<slug:slug>/personio/", include("benefitsync.integrations.personio.urls")),
+    path("hooks/personio/<uuid:key>/", receiver.receive, name="personio_webhook"),
     path("me/", include("benefitsync.employee_area.urls")),
     path("api/", api.urls),
     path("support/", include("benefitsync.support.urls")),

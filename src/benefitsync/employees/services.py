@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
@@ -281,14 +281,22 @@ def sync_flag_missing(company: Company, employee_ids: list[int], *, missing: boo
 
 
 def sync_set_problems(
-    company: Company, problems: dict[int, dict[str, Any]], *, complete: bool
+    company: Company,
+    problems: dict[int, dict[str, Any]],
+    *,
+    complete: bool,
+    read: Collection[int] = (),
 ) -> None:
     """Record why the sync could not take some employees' records (employee id → note). A
-    `complete` run saw every record, so everybody else's earlier problem is solved."""
+    `complete` run saw every record, so everybody else's earlier problem is solved; a partial
+    run solves those of the Personio IDs it `read`."""
+    solved = Employee.objects.filter(company=company, sync_problem__isnull=False).exclude(
+        pk__in=list(problems)
+    )
     if complete:
-        Employee.objects.filter(company=company, sync_problem__isnull=False).exclude(
-            pk__in=list(problems)
-        ).update(sync_problem=None)
+        solved.update(sync_problem=None)
+    elif read:
+        solved.filter(personio_id__in=among(list(read))).update(sync_problem=None)
     Employee.objects.bulk_update(
         [Employee(pk=pk, sync_problem=problem) for pk, problem in problems.items()],
         ["sync_problem"],

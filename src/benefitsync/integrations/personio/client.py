@@ -181,6 +181,8 @@ class PersonioClient:
             on_retry=lambda: self.stats.add("retries"),
         )
         self._attributes: list[AttributeInfo] | None = None
+        # Threads reading single employees at once ask for the labels once, not each.
+        self._labels_lock = threading.Lock()
         self.auth = PersonioAuth(
             credentials.cache_key(self.base_url),
             self._issue_token,
@@ -282,17 +284,34 @@ class PersonioClient:
             )
             yield from listing
 
+    def send(
+        self, method: Literal["GET", "POST", "DELETE"], path: str, *, what: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One request to an endpoint this client does not wrap (the v2 webhooks API,
+        `webhooks_api.py`): without the v1 token, paced by the auth limiter, retried on 429,
+        5xx and transport errors like every call; the caller reads the status."""
+
+        def attempt(deadline_at: float) -> httpx.Response:
+            return self._send(method, path, deadline_at, self.auth_limiter, auth=None, **kwargs)
+
+        response: httpx.Response = self._call(attempt, what)
+        return response
+
     # -- listing -----------------------------------------------------------------------------
 
     def _custom_labels(self) -> dict[str, str]:
-        if self._attributes is None:
-            try:
-                self.list_attributes()
-            except FatalError:
-                # Labels also come inline with every record; the attributes endpoint is only
-                # the fallback, so a credential that may not call it still works.
-                self._attributes = []
+        with self._labels_lock:
+            if self._attributes is None:
+                self._fetch_labels()
         return {a.key: a.label for a in self._attributes or []}
+
+    def _fetch_labels(self) -> None:
+        try:
+            self.list_attributes()
+        except FatalError:
+            # Labels also come inline with every record; the attributes endpoint is only the
+            # fallback, so a credential that may not call it still works.
+            self._attributes = []
 
     def _fetch_page(
         self, offset: int, params: dict[str, Any], labels_future: Future[dict[str, str]]
@@ -336,7 +355,7 @@ class PersonioClient:
 
     def _send(
         self,
-        method: Literal["GET", "POST"],
+        method: Literal["GET", "POST", "DELETE"],
         path: str,
         deadline_at: float,
         limiter: RateLimiter,

@@ -4,7 +4,8 @@
 - `RetriableError`: Personio was unavailable, too slow or rate limited, and the client's own
   retries (with back-off, within its deadline) are used up. Trying again later may work.
 - `FatalError`: a request that retrying cannot fix (400, 403, 404, a response we cannot make sense
-  of). The run must stop and say why.
+  of). The run must stop and say why. `NotFoundError` (404) and `NotPermitted` (a scope the
+  credential lacks) are the kinds a caller tells apart.
 - `BadRecord` is *not* an exception: one employee's data cannot be read. The listing goes on and the
   caller reports the record.
 """
@@ -41,6 +42,10 @@ class FatalError(PersonioError):
 
 class NotFoundError(FatalError):
     """The requested employee does not exist (404 from `GET /v1/company/employees/{id}`)."""
+
+
+class NotPermitted(FatalError):
+    """The credential may not do this (a v2 scope it lacks: 403, or `invalid_grant`)."""
 
 
 #: How many characters of the raw record a `BadRecord` keeps: enough to find it, never a whole

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from benefitsync.integrations.personio.models import DELTA_INTERVALS
 
 
 class ConnectForm(forms.Form):
@@ -42,4 +45,25 @@ class AllowAgainForm(forms.Form):
 class AutoInviteForm(forms.Form):
     enabled = forms.BooleanField(
         label=_("Invite employees newly created by a sync automatically"), required=False
+    )
+
+
+def _interval_choices() -> list[tuple[int, str]]:
+    """Called when the field is rendered, so the labels are in the reader's language."""
+    choices = []
+    for minutes in DELTA_INTERVALS:
+        if minutes % 60 == 0:
+            n = minutes // 60
+            label = ngettext("every hour", "every %(n)s hours", n) % {"n": n}
+        else:
+            label = ngettext("every minute", "every %(n)s minutes", minutes) % {"n": minutes}
+        choices.append((minutes, label))
+    return choices
+
+
+class DeltaIntervalForm(forms.Form):
+    """How often a company without webhooks asks Personio for changes."""
+
+    minutes = forms.TypedChoiceField(
+        label=_("Ask Personio for changes"), coerce=int, choices=_interval_choices
     )

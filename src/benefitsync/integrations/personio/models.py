@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,20 @@ class IntegrationStatus(models.TextChoices):
     NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
     PAUSED = "paused", _("Paused")
     DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class WebhookState(models.TextChoices):
+    """Whether Personio announces changes to the portal (`webhooks.py`)."""
+
+    NONE = "none", _("Not registered")
+    ACTIVE = "active", _("Webhooks active")
+    REFUSED = "refused", _("Not permitted by the access data")
+    FAILED = "failed", _("Registration failed")
+
+
+# How often a company without webhooks asks Personio for changes (minutes; default hourly).
+DELTA_INTERVALS = (15, 30, 60, 120, 240, 480)
+DEFAULT_DELTA_INTERVAL = 60
 
 
 class PersonioIntegration(models.Model):
@@ -67,12 +82,46 @@ class PersonioIntegration(models.Model):
     failure_notified_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Events instead of polling (`webhooks.py`). `webhook_key` names the integration in the
+    # receiver's URL (not a secret); the token Personio sends is stored only as its SHA-256.
+    webhook_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    webhook_state = models.CharField(
+        max_length=10, choices=WebhookState.choices, default=WebhookState.NONE
+    )
+    webhook_id = models.CharField(max_length=100, blank=True)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_token_hash = models.CharField(max_length=64, blank=True)
+    webhook_note = models.JSONField(null=True, blank=True)  # why refused or failed: a Note
+    webhook_registered_at = models.DateTimeField(null=True, blank=True)
+    webhook_checked_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    # Set while a coalesced webhook run is scheduled for received events (`webhooks.py`).
+    webhook_run_due_at = models.DateTimeField(null=True, blank=True)
+    # Without webhooks: a delta sync (`updated_since`) every `delta_interval` minutes, asking
+    # for what changed since `delta_since` (the start of the last applied full or delta run).
+    delta_interval = models.PositiveIntegerField(
+        _("ask Personio for changes every (minutes)"), default=DEFAULT_DELTA_INTERVAL
+    )
+    next_delta_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delta_since = models.DateTimeField(null=True, blank=True)
+
     def __str__(self) -> str:
         return f"Personio for {self.company}"
 
     @property
     def is_connected(self) -> bool:
         return self.status != IntegrationStatus.DISCONNECTED
+
+    @property
+    def webhooks_active(self) -> bool:
+        return self.webhook_state == WebhookState.ACTIVE
+
+    @property
+    def webhook_text(self) -> str:
+        """Why webhooks are not active, in the active language ("" when nothing to say)."""
+        from benefitsync.integrations.personio.texts import render
+
+        return render(self.webhook_note) if self.webhook_note else ""
 
     @property
     def has_filter(self) -> bool:
@@ -102,6 +151,22 @@ class Trigger(models.TextChoices):
     CONNECT = "connect", _("Connect")
     CONFIRM = "confirm", _("Confirmed held run")
     COMMAND = "command", _("Command line")
+    WEBHOOK = "webhook", _("Change announced by Personio")
+    DELTA = "delta", _("Changes since the last sync")
+
+
+class RunKind(models.TextChoices):
+    """What a run reads: the whole listing (full: scheduled or on connect; manual: "Synchronize
+    now"), what changed since the last run (delta), or the people events named (webhook)."""
+
+    FULL = "full", _("Full")
+    MANUAL = "manual", _("Manual")
+    DELTA = "delta", _("Delta")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+# Kinds that read every employee Personio delivers: only they may flag people as missing.
+COMPLETE_KINDS = (RunKind.FULL, RunKind.MANUAL)
 
 
 class RunStatus(models.TextChoices):
@@ -179,6 +244,9 @@ class SyncRun(models.Model):
         "companies.Company", on_delete=models.CASCADE, related_name="sync_runs"
     )
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    kind = models.CharField(max_length=10, choices=RunKind.choices, default=RunKind.FULL)
+    # A webhook run: the Personio IDs the events named (read one by one).
+    targets = models.JSONField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
     )
@@ -221,6 +289,11 @@ class SyncRun(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+    @property
+    def complete(self) -> bool:
+        """True when the run reads everything Personio delivers (not a delta or webhook run)."""
+        return self.kind in COMPLETE_KINDS
 
     @property
     def applied(self) -> bool:
@@ -296,3 +369,30 @@ class SyncEvent(models.Model):
         if self.employee_id is not None and self.employee is not None:
             return self.employee.full_name
         return str((self.params or {}).get("name") or "")
+
+
+class WebhookEvent(models.Model):
+    """One event Personio announced, as received: dataless (ids only). `run` is the webhook
+    run that took it (None: waiting for the next one). Unique per company and event, so a
+    delivery Personio repeats is recorded once."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    event_key = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=60)
+    personio_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "event_key"], name="one_event_per_key")
+        ]
+        indexes = [models.Index(fields=["company", "run"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.personio_id}"

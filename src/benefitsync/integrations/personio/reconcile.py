@@ -400,14 +400,20 @@ class Reconciler:
        (at least) the employees `wanted(chunk)` names.
     4. `finish()`: flag the linked employees Personio did not deliver.
 
+    A `partial` run (a webhook or delta run) reads only some people, so absence from its
+    listing means nothing: only the Personio IDs `settle` gets as `gone` (Personio answered "no
+    such employee") are flagged, and every other linked employee counts as delivered — its
+    e-mail links nobody else.
+
     Kept for the whole company: ids, e-mails and which employees were matched; records and
     portal employees pass through. `reconcile()` is all four steps over one chunk, and a
     property test checks that any chunking decides what the sequential original did.
     """
 
-    def __init__(self, policy: Policy, today: dt.date) -> None:
+    def __init__(self, policy: Policy, today: dt.date, *, partial: bool = False) -> None:
         self.policy = policy
         self.today = today
+        self.partial = partial
         self.tally = Tally()
         self.seen_remote: set[int] = set()
         self.seen_local: set[int] = set()
@@ -461,15 +467,18 @@ class Reconciler:
 
     # -- 2. the listing is complete
 
-    def settle(self, local: Iterable[LocalKey]) -> None:
+    def settle(self, local: Iterable[LocalKey], *, gone: Iterable[int] = ()) -> None:
         self.shared_emails = frozenset(e for e, n in self._emails.items() if n > 1)
         self._emails = Counter()
-        delivered_ids, unreadable = self.seen_remote, self._unreadable
+        delivered_ids, unreadable, gone = self.seen_remote, self._unreadable, frozenset(gone)
         for e in local:
             if e.status != LEFT:
                 self.active_count += 1
             pid = e.personio_id
-            delivered = pid is not None and (pid in delivered_ids or pid in unreadable)
+            if self.partial:  # delivered unless Personio said it is gone
+                delivered = pid is not None and pid not in gone
+            else:
+                delivered = pid is not None and (pid in delivered_ids or pid in unreadable)
             if e.email:
                 self.taken[e.email] = e.id
                 if not delivered:
@@ -618,16 +627,18 @@ def reconcile(
     today: dt.date,
     *,
     bad_records: Sequence[Skip] = (),
+    gone: Iterable[int] | None = None,
 ) -> Plan:
     """Decide what the portal must change so that it agrees with Personio.
 
     `today` is the company's local date. `bad_records` are records the parser could not read;
     they are carried into the plan as skips, and their Personio IDs are never flagged missing.
-    All steps of a `Reconciler` over one chunk: a sync runs the same steps in chunks.
+    All steps of a `Reconciler` over one chunk: a sync runs the same steps in chunks. With
+    `gone` the listing is partial (see `Reconciler`).
     """
-    reconciler = Reconciler(policy, today)
+    reconciler = Reconciler(policy, today, partial=gone is not None)
     actions, later = reconciler.arrive([*bad_records, *remote], local)
-    reconciler.settle(local)
+    reconciler.settle(local, gone=gone or ())
     actions += reconciler.decide(later, local)
     actions += reconciler.finish()
     tally = reconciler.tally
@@ -648,11 +659,13 @@ def hold_reasons(
     active_count: int,
     previous_attributes: frozenset[str] | None,
     delivered_attributes: frozenset[str],
+    partial: bool = False,
 ) -> list[Note]:
     """Why this plan must wait for an HR admin's confirmation; empty when it may be applied.
 
     `active_count` counts the company's employees that are not Left; `previous_attributes` is
-    what the last applied run received (None before the first run).
+    what the last applied run received (None before the first run). A `partial` listing (some
+    people only) may well be empty.
     """
     reasons: list[Note] = []
     if previous_attributes is not None:
@@ -663,7 +676,7 @@ def hold_reasons(
         )
         if vanished and tally.remote_total:
             reasons.append(Note("attributes_vanished", {"attributes": ", ".join(vanished)}))
-    if tally.remote_total == 0 and active_count > 0:
+    if tally.remote_total == 0 and active_count > 0 and not partial:
         reasons.append(Note("empty_listing"))
     leavers = tally.leavers
     if (

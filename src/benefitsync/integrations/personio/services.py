@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from benefitsync.audit import services as audit
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio import reconcile as rc
+from benefitsync.integrations.personio import webhooks
 from benefitsync.integrations.personio.client import Credentials
 from benefitsync.integrations.personio.errors import (
     AuthenticationError,
@@ -29,6 +30,7 @@ from benefitsync.integrations.personio.errors import (
     PersonioError,
 )
 from benefitsync.integrations.personio.models import (
+    DELTA_INTERVALS,
     IntegrationStatus,
     PersonioIntegration,
     SyncRun,
@@ -151,6 +153,7 @@ def do_connect_personio(
     Validation talks to Personio *before* the transaction opens: on SQLite an open write
     transaction locks every tenant's writes for as long as Personio takes to answer. With
     `enqueue=False` the first run is only queued: the caller executes it (the command line).
+    After commit the webhook is registered (or the delta sync scheduled: `webhooks.register`).
     """
     url = (base_url or settings.PERSONIO_BASE_URL).rstrip("/")
     validate_credentials(client_id, client_secret, url)
@@ -180,21 +183,37 @@ def do_connect_personio(
         if first_sync:
             with contextlib.suppress(AlreadyRunning):
                 request_sync(company, Trigger.CONNECT, acting_user=acting_user, enqueue=enqueue)
-    return integration
+    return webhooks.register(integration, acting_user=acting_user)
 
 
-@transaction.atomic
-def do_disconnect_personio(company: Company, *, acting_user: User | None) -> None:
-    """Erase the credentials; employees, benefits, vouchers, filters and history stay."""
+def do_repair_webhooks(company: Company, *, acting_user: User | None) -> PersonioIntegration:
+    """Register the webhook again (a new token; the old registration is deleted). Talks to
+    Personio, so no transaction is open around it."""
     integration = integration_for(company)
-    integration.client_id = ""
-    integration.client_secret_encrypted = ""
-    integration.status = IntegrationStatus.DISCONNECTED
-    integration.next_sync_at = None
-    integration.save()
-    audit.record(
-        "personio.disconnect", company=company, actor=acting_user, target=f"company:{company.pk}"
-    )
+    if not integration.is_connected:
+        raise ConnectError("not_connected", _("Personio is not connected."))
+    return webhooks.register(integration, acting_user=acting_user)
+
+
+def do_disconnect_personio(company: Company, *, acting_user: User | None) -> None:
+    """Delete the webhook at Personio, then erase the credentials; employees, benefits,
+    vouchers, filters and history stay."""
+    webhooks.unregister(integration_for(company))  # a call to Personio: before the transaction
+    with transaction.atomic():
+        integration = PersonioIntegration.objects.select_for_update().get(company=company)
+        integration.client_id = ""
+        integration.client_secret_encrypted = ""
+        integration.status = IntegrationStatus.DISCONNECTED
+        integration.next_sync_at = None
+        for name, value in webhooks.forget(integration).items():
+            setattr(integration, name, value)
+        integration.save()
+        audit.record(
+            "personio.disconnect",
+            company=company,
+            actor=acting_user,
+            target=f"company:{company.pk}",
+        )
 
 
 def _set_status(
@@ -204,10 +223,12 @@ def _set_status(
     if not integration.is_connected:
         raise ConnectError("not_connected", _("Personio is not connected."))
     integration.status = status
-    integration.next_sync_at = (
-        integration.next_daily_sync(timezone.now()) if status == IntegrationStatus.ACTIVE else None
+    active = status == IntegrationStatus.ACTIVE
+    integration.next_sync_at = integration.next_daily_sync(timezone.now()) if active else None
+    integration.next_delta_at = (
+        webhooks.next_delta(integration) if active and not integration.webhooks_active else None
     )
-    integration.save(update_fields=["status", "next_sync_at", "updated_at"])
+    integration.save(update_fields=["status", "next_sync_at", "next_delta_at", "updated_at"])
     audit.record(action, company=company, actor=acting_user, target=f"company:{company.pk}")
     return integration
 
@@ -236,6 +257,30 @@ def do_set_auto_invite(
         actor=acting_user,
         target=f"company:{company.pk}",
         enabled=enabled,
+    )
+    return integration
+
+
+@transaction.atomic
+def do_set_delta_interval(
+    company: Company, minutes: int, *, acting_user: User | None
+) -> PersonioIntegration:
+    """How often a company without webhooks asks Personio for changes (`DELTA_INTERVALS`)."""
+    if minutes not in DELTA_INTERVALS:
+        raise ValueError(f"interval must be one of {DELTA_INTERVALS}")
+    integration = integration_for(company)
+    integration.delta_interval = minutes
+    fields = ["delta_interval", "updated_at"]
+    if integration.next_delta_at is not None:
+        integration.next_delta_at = webhooks.next_delta(integration)
+        fields.append("next_delta_at")
+    integration.save(update_fields=fields)
+    audit.record(
+        "personio.delta_interval",
+        company=company,
+        actor=acting_user,
+        target=f"company:{company.pk}",
+        minutes=minutes,
     )
     return integration
 

@@ -84,6 +84,12 @@ CATALOGUE: dict[str, Promise] = {
         "applied. It will be tried again."
     ),
     "system": _("the system"),
+    # why webhooks are not active
+    "webhooks_off": _("Webhooks are switched off for this portal."),
+    "webhooks_not_permitted": _(
+        "The access data may not register webhooks (Personio scope personio:webhooks:write)."
+    ),
+    "webhook_failed": _("Personio did not register the webhook: %(detail)s"),
 }
 
 

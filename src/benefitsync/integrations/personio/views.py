@@ -27,9 +27,14 @@ from benefitsync.companies.views import acting_user
 from benefitsync.employees import services as employee_services
 from benefitsync.employees.models import Employee, ErasedPerson
 from benefitsync.integrations.personio import reconcile as rc
-from benefitsync.integrations.personio import services, sync, texts
+from benefitsync.integrations.personio import services, sync, texts, webhooks
 from benefitsync.integrations.personio.errors import PersonioError
-from benefitsync.integrations.personio.forms import AllowAgainForm, AutoInviteForm, ConnectForm
+from benefitsync.integrations.personio.forms import (
+    AllowAgainForm,
+    AutoInviteForm,
+    ConnectForm,
+    DeltaIntervalForm,
+)
 from benefitsync.integrations.personio.models import (
     FINISHED,
     IN_PROGRESS,
@@ -190,6 +195,8 @@ def _render_integration(
         "runs": runs,
         "erased_count": ErasedPerson.objects.filter(company=company).count(),
         "allow_again_form": AllowAgainForm(),
+        "delta_form": DeltaIntervalForm(initial={"minutes": integration.delta_interval}),
+        "missed_changes": webhooks.missed_changes(integration),
     }
     return render(request, "personio/integration.html", context, status=status)
 
@@ -293,6 +300,43 @@ def _switch_schedule(
         messages.error(request, exc.message)
     else:
         messages.success(request, done)
+    return _page(request, slug)
+
+
+@access.hr_admin("POST")
+def repair_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
+    """Register the webhook again (after "webhooks stopped arriving", or once the access data
+    may register webhooks)."""
+    try:
+        integration = services.do_repair_webhooks(
+            access.company_of(request), acting_user=acting_user(request)
+        )
+    except services.ConnectError as exc:
+        messages.error(request, exc.message)
+        return _page(request, slug)
+    if integration.webhooks_active:
+        messages.success(request, _("Webhooks active: Personio announces changes within seconds."))
+    else:
+        messages.error(
+            request,
+            _("Webhooks could not be registered: %(reason)s Changes are fetched on a schedule.")
+            % {"reason": integration.webhook_text},
+        )
+    return _page(request, slug)
+
+
+@access.hr_admin("POST")
+def delta_interval(request: HttpRequest, slug: str) -> HttpResponse:
+    form = DeltaIntervalForm(request.POST)
+    if form.is_valid():
+        services.do_set_delta_interval(
+            access.company_of(request),
+            form.cleaned_data["minutes"],
+            acting_user=acting_user(request),
+        )
+        messages.success(request, _("Saved."))
+    else:
+        messages.error(request, _("Choose one of the intervals offered."))
     return _page(request, slug)
 
 

@@ -7,7 +7,7 @@ writes one `SyncEvent` per action (`record.py`). Unchanged employees are not wri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -49,10 +49,12 @@ def apply(
     *,
     attributes: frozenset[str] | None,
     final_status: str | None = None,
+    partial: Collection[int] | None = None,
 ) -> SyncRun:
     """Write a plan (its actions in chunks, `tally` its counts) in one transaction; unchanged
     employees are not written. A run that no longer owns its company writes nothing
-    (`RunLost`)."""
+    (`RunLost`). A `partial` run names the Personio IDs it read: only their earlier record
+    problems are solved (a complete run solves everybody's it did not meet again)."""
     company = run.company
     with transaction.atomic():
         if final_status is None and not (
@@ -67,7 +69,12 @@ def apply(
             chunk_invited, chunk_written = _write(run, company, actions, problems)
             invited += chunk_invited
             written += chunk_written
-        employee_services.sync_set_problems(company, problems, complete=final_status is None)
+        employee_services.sync_set_problems(
+            company,
+            problems,
+            complete=final_status is None and partial is None,
+            read=partial or (),
+        )
         counts = tally.counts()
         counts["invited"] = invited
         counts["employees_written"] = written

@@ -41,7 +41,11 @@ class PlanOutdated(ValueError):
 
 
 def hold_reasons_for(
-    integration: PersonioIntegration, reconciler: rc.Reconciler, reading: Reading
+    integration: PersonioIntegration,
+    reconciler: rc.Reconciler,
+    reading: Reading,
+    *,
+    partial: bool = False,
 ) -> list[Note]:
     previous = integration.last_attributes
     return rc.hold_reasons(
@@ -49,6 +53,7 @@ def hold_reasons_for(
         active_count=reconciler.active_count,
         previous_attributes=None if previous is None else frozenset(previous),
         delivered_attributes=frozenset(reading.delivered),
+        partial=partial,
     )
 
 
@@ -88,7 +93,10 @@ def hold(
 
 
 def supersede_older_held(run: SyncRun) -> int:
-    """Discard the company's held runs older than `run`: the newest plan wins."""
+    """Discard the company's held runs older than `run`: the newest plan of everyone wins. A
+    partial run (delta, webhook) read only some people, so it replaces no held plan."""
+    if not run.complete:
+        return 0
     return SyncRun.objects.filter(
         company_id=run.company_id, status=RunStatus.HELD, pk__lt=run.pk
     ).update(

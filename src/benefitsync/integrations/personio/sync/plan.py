@@ -3,6 +3,8 @@
 `plan_for` streams the listing through an `rc.Reconciler` (the pure rules of SPEC §3-5) and
 parks the resulting actions in a spill; the portal is only read. `policy_of` gathers what the
 rules need from the integration: the company filter, auto-invite, and the people HR erased.
+A `Scope` says what is read: everything (a full run), what changed since a moment (delta), or
+some people (webhook); the last two are partial — see `rc.Reconciler`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio.models import PersonioIntegration
 from benefitsync.integrations.personio.sync.guard import hold_reasons_for
 from benefitsync.integrations.personio.sync.portal import Local
-from benefitsync.integrations.personio.sync.read import NotConnected, Reading, read
+from benefitsync.integrations.personio.sync.read import NotConnected, Reading, read, read_people
 from benefitsync.integrations.personio.texts import Note
 from benefitsync.lib.spill import Spill
 
@@ -47,6 +49,22 @@ def today_for(company: Company) -> dt.date:
     return employee_services.company_today(company)
 
 
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """What a run reads: everything Personio delivers (the default), the employees changed
+    after `since` (a delta run), or the `people` with these Personio IDs (a webhook run)."""
+
+    since: dt.datetime | None = None
+    people: frozenset[int] | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.since is not None or self.people is not None
+
+
+EVERYONE = Scope()
+
+
 @dataclasses.dataclass
 class Planned:
     """A reconciled plan: its actions in order (parked on disk), its counts, the reasons to
@@ -54,9 +72,13 @@ class Planned:
     actions."""
 
     actions: Spill[rc.Action]
-    tally: rc.Tally
+    reconciler: rc.Reconciler
     reasons: list[Note]
     reading: Reading
+
+    @property
+    def tally(self) -> rc.Tally:
+        return self.reconciler.tally
 
     def plan(self) -> rc.Plan:
         """The whole plan in memory (a preview or a held run keeps it)."""
@@ -74,19 +96,25 @@ def plan_for(
     company: Company,
     integration: PersonioIntegration,
     on_progress: Callable[[int], None] | None = None,
+    scope: Scope = EVERYONE,
 ) -> Planned:
-    """Read Personio and reconcile in chunks (see `rc.Reconciler`), then guard: the plan and
-    the reasons to hold it. Records that need the whole listing wait in a spill; the actions
-    go to another, read back in chunks of the same size by `apply`."""
-    reconciler = rc.Reconciler(policy_of(integration), today_for(company))
+    """Read Personio (what `scope` says) and reconcile in chunks (see `rc.Reconciler`), then
+    guard: the plan and the reasons to hold it. Records that need the whole listing wait in a
+    spill; the actions go to another, read back in chunks of the same size by `apply`."""
+    reconciler = rc.Reconciler(policy_of(integration), today_for(company), partial=scope.partial)
     reading = Reading()
+    source = (
+        read_people(integration, scope.people, reading)
+        if scope.people is not None
+        else read(integration, reading, on_progress, updated_since=scope.since)
+    )
     size = CHUNK_SIZE
     actions: Spill[rc.Action] = Spill(chunk_size=size)
     try:
         with (
             Spill[rc.RemoteEmployee](chunk_size=size) as later,
             # Closed at once if reconciling fails mid-listing: the client's page threads stop.
-            contextlib.closing(read(integration, reading, on_progress)) as items,
+            contextlib.closing(source) as items,
         ):
             chunk = list(itertools.islice(items, size))
             local = Local(company, whole_listing=len(chunk) < size)
@@ -96,7 +124,7 @@ def plan_for(
                 actions.extend(decided)
                 later.extend(deferred)
                 chunk = list(itertools.islice(items, size))
-            reconciler.settle(local.keys())
+            reconciler.settle(local.keys(), gone=reading.gone)
             for records in later.chunks():
                 pids, ids = reconciler.wanted(records)
                 actions.extend(reconciler.decide(records, local.rows(pids, ids)))
@@ -106,8 +134,8 @@ def plan_for(
     except BaseException:
         actions.close()
         raise
-    reasons = hold_reasons_for(integration, reconciler, reading)
-    return Planned(actions, reconciler.tally, reasons, reading)
+    reasons = hold_reasons_for(integration, reconciler, reading, partial=scope.partial)
+    return Planned(actions, reconciler, reasons, reading)
 
 
 def dry_run(company: Company) -> tuple[rc.Plan, list[Note]]:

@@ -1,23 +1,31 @@
-"""Step 1 of a run: read Personio — every employee it delivers, mapped to portal terms.
+"""Step 1 of a run: read Personio — the employees it delivers, mapped to portal terms.
 
 `client.py` speaks HTTP; this module builds the client from the stored credentials, maps each
 record (`mapping.to_remote`) and notes what the read delivered besides records (the attribute
-keys, the client's request counters).
+keys, the client's request counters). A full or delta run reads the listing (`read`); a
+webhook run reads the people its events named, one by one (`read_people`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+import datetime as dt
+from collections.abc import Callable, Collection, Generator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 
 from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio.client import Credentials, PersonioClient
-from benefitsync.integrations.personio.errors import BadRecord
+from benefitsync.integrations.personio.errors import BadRecord, NotFoundError
 from benefitsync.integrations.personio.mapping import Labels, bad_record_skip, to_remote
-from benefitsync.integrations.personio.models import APPLIED, PersonioIntegration, SyncRun
+from benefitsync.integrations.personio.models import (
+    APPLIED,
+    COMPLETE_KINDS,
+    PersonioIntegration,
+    SyncRun,
+)
 from benefitsync.lib import crypto
 
 
@@ -64,25 +72,33 @@ class Reading:
     delivered: set[str] = dataclasses.field(default_factory=set)  # attribute keys delivered
     readable: int = 0  # records that mapped to an employee
     stats: dict[str, Any] = dataclasses.field(default_factory=dict)  # the client's counters
+    gone: set[int] = dataclasses.field(default_factory=set)  # asked for, and Personio has none
 
 
 def read(
     integration: PersonioIntegration,
     reading: Reading,
     on_progress: Callable[[int], None] | None = None,
+    *,
+    updated_since: dt.datetime | None = None,
 ) -> Generator[Item, None, None]:
-    """Every employee Personio delivers, mapped, in Personio's order (raises the client's typed
-    errors). The last sync's count lets the client ask for the first pages at once."""
-    last = (
-        SyncRun.objects.filter(company_id=integration.company_id, status__in=APPLIED)
-        .values_list("counts", flat=True)
-        .first()
-    )
-    expected = (last or {}).get("remote_total")
+    """Every employee Personio delivers (with `updated_since`: changed after that moment),
+    mapped, in Personio's order (raises the client's typed errors). The last full sync's count
+    lets the client ask for the first pages of a full listing at once."""
+    expected = None
+    if updated_since is None:
+        last = (
+            SyncRun.objects.filter(
+                company_id=integration.company_id, status__in=APPLIED, kind__in=COMPLETE_KINDS
+            )
+            .values_list("counts", flat=True)
+            .first()
+        )
+        expected = (last or {}).get("remote_total")
     labels = labels_of(integration)
     delivered = reading.delivered
     with make_client(integration) as client:
-        listing = client.iter_employees(expected_total=expected)
+        listing = client.iter_employees(expected_total=expected, updated_since=updated_since)
         for n, record in enumerate(listing, start=1):
             if on_progress is not None and n % 100 == 0:
                 on_progress(n)
@@ -91,6 +107,43 @@ def read(
                 continue
             if not record.present <= delivered:
                 delivered |= record.present
+            item = to_remote(record, labels)
+            reading.readable += isinstance(item, rc.RemoteEmployee)
+            yield item
+        reading.stats = client.stats.as_dict()
+
+
+# Employees a webhook run fetches at once: Personio's burst allowance is 15 requests a second.
+PEOPLE_THREADS = 8
+
+
+def read_people(
+    integration: PersonioIntegration, personio_ids: Collection[int], reading: Reading
+) -> Generator[Item, None, None]:
+    """The employees with these Personio IDs, one `GET /v1/company/employees/{id}` each (it
+    keeps the credential's attribute whitelist and custom attributes), mapped, in the order
+    given. An ID Personio does not know goes to `reading.gone`; other errors are raised."""
+    labels = labels_of(integration)
+    ids = sorted(set(personio_ids))
+
+    def fetch(client: PersonioClient, pid: int) -> Any:
+        try:
+            return client.get_employee(pid)
+        except NotFoundError:
+            return None
+
+    with (
+        make_client(integration) as client,
+        ThreadPoolExecutor(max(1, min(PEOPLE_THREADS, len(ids)))) as pool,
+    ):
+        for pid, record in zip(ids, pool.map(lambda p: fetch(client, p), ids), strict=True):
+            if record is None:
+                reading.gone.add(pid)
+                continue
+            if isinstance(record, BadRecord):
+                yield bad_record_skip(record)
+                continue
+            reading.delivered |= record.present
             item = to_remote(record, labels)
             reading.readable += isinstance(item, rc.RemoteEmployee)
             yield item

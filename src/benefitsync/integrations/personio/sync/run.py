@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -22,10 +24,16 @@ from huey.contrib.djhuey import db_task
 from benefitsync.audit import services as audit
 from benefitsync.integrations.personio import health
 from benefitsync.integrations.personio.errors import AuthenticationError, PersonioError
-from benefitsync.integrations.personio.models import PersonioIntegration, RunStatus, SyncRun
+from benefitsync.integrations.personio.models import (
+    PersonioIntegration,
+    RunKind,
+    RunStatus,
+    SyncRun,
+    Trigger,
+)
 from benefitsync.integrations.personio.sync.apply import AlreadyRunning, RunLost, apply
 from benefitsync.integrations.personio.sync.guard import hold, supersede_older_held
-from benefitsync.integrations.personio.sync.plan import plan_for
+from benefitsync.integrations.personio.sync.plan import EVERYONE, Scope, plan_for
 from benefitsync.integrations.personio.sync.read import NotConnected
 from benefitsync.integrations.personio.texts import Note
 from benefitsync.lib import crypto
@@ -35,6 +43,11 @@ if TYPE_CHECKING:
     from benefitsync.companies.models import Company
 
 log = logging.getLogger(__name__)
+
+# A delta run asks for what changed since the last run began, less this much: Personio's clock
+# and ours may differ, and a change saved while that run read is not missed. Reading someone
+# twice changes nothing (they are unchanged the second time).
+DELTA_OVERLAP = dt.timedelta(minutes=10)
 
 
 def heartbeat_seconds() -> float:
@@ -49,17 +62,31 @@ def request_sync(
     *,
     acting_user: User | None = None,
     enqueue: bool = True,
+    kind: str | None = None,
+    targets: Iterable[int] | None = None,
 ) -> SyncRun:
     """Queue a sync of `company` (raises AlreadyRunning when one is queued or running).
 
-    The run row is the claim: the partial unique index lets exactly one in-progress run exist.
-    The job is enqueued after commit, so a worker never looks for a row that is not there yet.
-    With `enqueue=False` the caller executes the run itself (`execute_run`).
+    `kind` is what it reads (`RunKind`; default: everyone — "manual" when an HR admin asked);
+    a webhook run reads the Personio IDs `targets`. The run row is the claim: the partial
+    unique index lets exactly one in-progress run exist. The job is enqueued after commit, so a
+    worker never looks for a row that is not there yet. With `enqueue=False` the caller
+    executes the run itself (`execute_run`).
     """
+    if kind is None:
+        kind = RunKind.MANUAL if trigger == Trigger.MANUAL else RunKind.FULL
+    if (kind == RunKind.WEBHOOK) != (targets is not None):
+        raise ValueError("a webhook run, and only a webhook run, names its targets")
     SyncRun.objects.reap_stale(company_id=company.pk)
     try:
         with transaction.atomic():
-            run = SyncRun.objects.create(company=company, trigger=trigger, requested_by=acting_user)
+            run = SyncRun.objects.create(
+                company=company,
+                trigger=trigger,
+                kind=kind,
+                targets=None if targets is None else sorted(set(targets)),
+                requested_by=acting_user,
+            )
     except IntegrityError:
         raise AlreadyRunning(SyncRun.objects.in_progress(company.pk)) from None
     if acting_user is not None:
@@ -116,7 +143,8 @@ def _carry_out(run: SyncRun, integration: PersonioIntegration | None) -> SyncRun
             if not SyncRun.objects.heartbeat(run.pk, fetched=fetched):
                 raise RunLost()
 
-    with plan_for(run.company, integration, beat) as planned:
+    scope = _scope_of(run, integration)
+    with plan_for(run.company, integration, beat, scope) as planned:
         delivered = frozenset(planned.reading.delivered)
         run.requests = planned.reading.stats.get("requests", 0)
         run.rate_limited = planned.reading.stats.get("rate_limited", 0)
@@ -125,11 +153,36 @@ def _carry_out(run: SyncRun, integration: PersonioIntegration | None) -> SyncRun
             held = hold(run, integration, planned.plan(), planned.reasons)
             log.info("sync held company=%s run=%s", run.company_id, run.pk)
             return held
-        apply(run, planned.actions.chunks(), planned.tally, attributes=delivered)
+        apply(
+            run,
+            planned.actions.chunks(),
+            planned.tally,
+            # A partial read says nothing about the whitelist when it read nobody.
+            attributes=delivered if not scope.partial or planned.reading.readable else None,
+            partial=planned.reconciler.seen_remote if scope.partial else None,
+        )
     supersede_older_held(run)
+    if scope.people is None and run.started_at is not None:
+        # What the next delta run asks for: changes since this read began.
+        PersonioIntegration.objects.filter(pk=integration.pk).update(
+            delta_since=run.started_at - DELTA_OVERLAP
+        )
     health.record_success(integration)
     log.info("sync applied company=%s run=%s counts=%s", run.company_id, run.pk, run.counts)
     return run
+
+
+def _scope_of(run: SyncRun, integration: PersonioIntegration) -> Scope:
+    if run.kind == RunKind.WEBHOOK:
+        return Scope(people=frozenset(run.targets or ()))
+    if run.kind == RunKind.DELTA:
+        if integration.delta_since is None:
+            # Nothing applied yet to count from: read everyone (and say so on the run).
+            SyncRun.objects.filter(pk=run.pk).update(kind=RunKind.FULL)
+            run.kind = RunKind.FULL
+            return EVERYONE
+        return Scope(since=integration.delta_since)
+    return EVERYONE
 
 
 def _note_for(exc: BaseException) -> Note:

@@ -36,6 +36,10 @@ class Command(BaseCommand):
         if not options["no_sandbox"]:
             env.setdefault("PERSONIO_BASE_URL", f"http://127.0.0.1:{options['sandbox_port']}")
         bind = f"{options['host']}:{options['port']}"
+        # Where Personio's webhooks reach this portal unless BENEFITSYNC_PUBLIC_URL says.
+        everywhere = ("0.0.0.0", "::", "")  # noqa: S104 - compared with, not bound to
+        served_host = "127.0.0.1" if options["host"] in everywhere else options["host"]
+        env["BENEFITSYNC_SERVED_AT"] = f"http://{served_host}:{options['port']}"
         gunicorn = [
             sys.executable,
             "-m",

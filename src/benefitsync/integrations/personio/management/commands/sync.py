@@ -1,4 +1,5 @@
-"""`benefitsync sync SLUG [--dry-run] [--json]` — synchronize a company now, in this process.
+"""`benefitsync sync SLUG [--delta] [--dry-run] [--json]` — synchronize a company now, in this
+process: everyone Personio delivers, or with `--delta` only who changed since the last run.
 `benefitsync sync SLUG --confirm RUN | --discard RUN` — decide a held run (as the system).
 
 A run that is queued but not claimed by any worker (connected while no worker runs) is taken
@@ -7,8 +8,8 @@ over and carried out here. Exit status: 0 the run applied (succeeded, or partly 
 refused.
 
 JSON output (stable): {"run": id|null, "company": slug, "outcome": "succeeded|partly_failed|failed|
-held|dry_run", "counts": {...}, "hold_reasons": [...], "message": str, "requests": n,
-"rate_limited": n}; with --dry-run also "actions": [{"action", "personio_id", "employee_id",
+held|dry_run", "kind": "full|manual|delta|webhook", "counts": {...}, "hold_reasons": [...],
+"message": str, "requests": n, "rate_limited": n}; with --dry-run also "actions": [{"action", "personio_id", "employee_id",
 "changes", "message"}].
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benefitsync.companies.cli import company_by_slug
-from benefitsync.integrations.personio.models import RunStatus, SyncRun, Trigger
+from benefitsync.integrations.personio.models import RunKind, RunStatus, SyncRun, Trigger
 from benefitsync.integrations.personio.texts import render
 
 
@@ -29,6 +30,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
+        parser.add_argument(
+            "--delta",
+            action="store_true",
+            help="Read only the employees changed since the last run (Personio's updated_since).",
+        )
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--json", action="store_true")
         decide = parser.add_mutually_exclusive_group()
@@ -88,7 +94,12 @@ class Command(BaseCommand):
             }
         else:
             try:
-                run = sync.request_sync(company, Trigger.COMMAND, enqueue=False)
+                run = sync.request_sync(
+                    company,
+                    Trigger.COMMAND,
+                    enqueue=False,
+                    kind=RunKind.DELTA if options["delta"] else RunKind.FULL,
+                )
             except sync.AlreadyRunning as exc:
                 if exc.run is None or exc.run.status != RunStatus.QUEUED:
                     raise CommandError(str(exc)) from None
@@ -103,6 +114,7 @@ class Command(BaseCommand):
                 "run": run.pk,
                 "company": company.slug,
                 "outcome": run.status,
+                "kind": run.kind,
                 "counts": run.counts,
                 "hold_reasons": run.hold_texts,
                 "message": run.text,
