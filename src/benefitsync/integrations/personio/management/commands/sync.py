@@ -9,8 +9,8 @@ refused.
 
 JSON output (stable): {"run": id|null, "company": slug, "outcome": "succeeded|partly_failed|failed|
 held|dry_run", "kind": "full|manual|delta|webhook", "counts": {...}, "hold_reasons": [...],
-"message": str, "requests": n, "rate_limited": n}; with --dry-run also "actions": [{"action", "personio_id", "employee_id",
-"changes", "message"}].
+"message": str, "requests": n, "rate_limited": n}; with --dry-run also "actions": [{"action",
+"personio_id", "employee_id", "changes", "message"}].
 """
 
 from __future__ import annotations
