@@ -12,6 +12,8 @@ and POST, and HR admin of B gets 404 also with their own slug and an object of c
 
 from __future__ import annotations
 
+import uuid
+
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
@@ -215,6 +217,8 @@ def url_for(name: str, keys: list[str], world: World, *, slug: str) -> str:
             kwargs[key] = "not-a-valid-token"
         elif key == "voucher_id":
             kwargs[key] = world.voucher.pk
+        elif key == "key":  # a webhook receiver: nobody's (every receiver needs its token)
+            kwargs[key] = uuid.UUID(int=1)
         else:
             raise LookupError(f"{name}: no value for URL argument {key!r}; add one to url_for")
     return reverse(name, kwargs=kwargs)
@@ -350,6 +354,11 @@ TABLE: dict[str, Row] = {
     "personio:auto_invite": post_only_company_action(),
     "personio:sync_now": post_only_company_action(),
     "personio:pause": post_only_company_action(),
+    "personio:repair_webhooks": post_only_company_action(),
+    "personio:delta_interval": post_only_company_action(),
+    # Personio's deliveries: POST only, authenticated by the token in Authorization, not by a
+    # login; an unknown receiver is 404 for everyone (tests/sync/test_events.py has the rest).
+    "personio_webhook": Row(dict.fromkeys(PERSONAS, 405), dict.fromkeys(PERSONAS, 404)),
     "personio:resume": post_only_company_action(),
     "personio:preview": get_only_company_page(REDIRECT),  # not connected: back to the integration
     "personio:disconnect": company_page(),

@@ -38,5 +38,5 @@ def test_every_api_operation_states_its_role_and_methods() -> None:
 
 def _path_of(name: str) -> str:
     keys = next(k for n, _r, k in all_named_urls() if n == name)
-    values = {"slug": "alpha", "token": "t"}
+    values = {"slug": "alpha", "token": "t", "key": "00000000-0000-0000-0000-000000000001"}
     return reverse(name, kwargs={k: values.get(k, 1) for k in keys})

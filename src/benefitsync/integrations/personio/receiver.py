@@ -17,8 +17,8 @@ from benefitsync.accounts import access
 from benefitsync.integrations.personio import webhooks
 
 
-@csrf_exempt
 @access.public("POST")
+@csrf_exempt
 def receive(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     length = int(request.headers.get("Content-Length") or 0)
     if length > webhooks.MAX_BODY_BYTES:
