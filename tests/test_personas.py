@@ -12,10 +12,9 @@ and POST, and HR admin of B gets 404 also with their own slug and an object of c
 
 from __future__ import annotations
 
-import uuid
-
 import datetime as dt
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal

@@ -303,6 +303,24 @@ def test_more_people_than_the_listing_has_pages_are_read_with_the_listing(
     assert run.requests <= 3
 
 
+def test_a_paused_integration_records_events_but_runs_nothing_until_resumed(
+    hooks: None, company: Company, sandbox: SandboxHandle, client: Client
+) -> None:
+    integration = connect(company, sandbox)
+    sync_now(company)
+    token = webhook_token(sandbox, integration)
+    pid = first_active(sandbox)["id"]
+    sandbox.state.patch_employee(pid, {"first_name": "Pausiert"})
+    services.do_pause_personio(company, acting_user=None)
+    assert deliver(client, integration, token, "person.updated", pid) == 202
+    assert webhooks.process_events(company.pk) is None
+    assert Employee.objects.get(personio_id=pid).first_name != "Pausiert"
+    services.do_resume_personio(company, acting_user=None)
+    run = webhooks.process_events(company.pk)
+    assert run is not None and run.counts["updated"] == 1
+    assert Employee.objects.get(personio_id=pid).first_name == "Pausiert"
+
+
 # --- what a webhook run does: every rule, for the people named --------------------------------
 
 

@@ -42,6 +42,7 @@ from benefitsync.integrations.personio.errors import NotPermitted, PersonioError
 from benefitsync.integrations.personio.models import (
     APPLIED,
     COMPLETE_KINDS,
+    IntegrationStatus,
     PersonioIntegration,
     RunKind,
     RunStatus,
@@ -348,8 +349,8 @@ def process_events(company_id: int) -> SyncRun | None:
     integration = (
         PersonioIntegration.objects.select_related("company").filter(company_id=company_id).first()
     )
-    if integration is None or not integration.is_connected:
-        return None
+    if integration is None or integration.status != IntegrationStatus.ACTIVE:
+        return None  # paused (or reconnect needed): the events wait; the nightly run catches up
     pending = list(
         WebhookEvent.objects.filter(
             company_id=company_id, run__isnull=True, personio_id__isnull=False

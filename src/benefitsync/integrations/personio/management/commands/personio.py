@@ -23,7 +23,10 @@ def _csv(text: str | None) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Connect, disconnect, pause, resume a company's Personio integration or set its filter."
+    help = (
+        "Connect, disconnect, pause, resume a company's Personio integration, repair its "
+        "webhooks or set its filter."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         connect.add_argument("--base-url")
         connect.add_argument("--no-sync", action="store_true", help="Skip the first sync.")
         connect.add_argument("--auto-invite", choices=["on", "off"])
-        for name in ("disconnect", "pause", "resume", "status"):
+        for name in ("disconnect", "pause", "resume", "status", "repair-webhooks"):
             p = sub.add_parser(name)
             p.add_argument("slug")
             p.add_argument("--json", action="store_true")
@@ -87,6 +90,14 @@ class Command(BaseCommand):
                 company, options["personio_id"], acting_user=None
             )
             self.stdout.write("allowed again" if lifted else "that Personio ID was not blocked")
+        elif action == "repair-webhooks":
+            try:
+                integration = services.do_repair_webhooks(company, acting_user=None)
+            except ConnectError as exc:
+                raise CommandError(exc.message) from None
+            self.stdout.write(
+                "webhooks active" if integration.webhooks_active else integration.webhook_text
+            )
         elif action == "disconnect":
             services.do_disconnect_personio(company, acting_user=None)
             self.stdout.write("Disconnected; employees and benefits are unchanged.")
@@ -141,6 +152,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(status_json(company)["filter"]))
 
 
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def status_json(company: Any) -> dict[str, Any]:
     integration = services.integration_for(company)
     return {
@@ -150,6 +165,15 @@ def status_json(company: Any) -> dict[str, Any]:
         "client_id": integration.client_id,
         "auto_invite": integration.auto_invite,
         "next_sync_at": integration.next_sync_at.isoformat() if integration.next_sync_at else None,
+        "changes_arrive": {
+            "webhooks": integration.webhook_state,
+            "why": integration.webhook_text,
+            "last_event_at": _iso(integration.last_event_at),
+            "delta_every_minutes": None
+            if integration.webhooks_active
+            else integration.delta_interval,
+            "next_delta_at": _iso(integration.next_delta_at),
+        },
         "attributes": integration.last_attributes,
         "filter": {
             "email_domains": integration.filter_email_domains,
