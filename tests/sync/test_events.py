@@ -103,6 +103,19 @@ def first_active(sandbox: SandboxHandle) -> dict[str, Any]:
     return next(e for e in sandbox.state.list_flat() if e["status"] == "active")
 
 
+def connect_without_webhooks_scope(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
+    cred = sandbox.state.create_credential(None, scopes=["personio:persons:read"])
+    services.do_connect_personio(
+        company,
+        client_id=cred.client_id,
+        client_secret=cred.client_secret,
+        base_url=sandbox.base_url,
+        acting_user=None,
+        first_sync=False,
+    )
+    return PersonioIntegration.objects.get(company=company)
+
+
 # --- the rules of a partial listing (pure) --------------------------------------------------------
 
 
@@ -171,16 +184,7 @@ def test_a_credential_without_the_webhooks_scope_gets_the_delta_sync_and_says_wh
     sandbox: SandboxHandle,
     client: Client,
 ) -> None:
-    cred = sandbox.state.create_credential(None, scopes=["personio:persons:read"])
-    services.do_connect_personio(
-        company,
-        client_id=cred.client_id,
-        client_secret=cred.client_secret,
-        base_url=sandbox.base_url,
-        acting_user=None,
-        first_sync=False,
-    )
-    integration = PersonioIntegration.objects.get(company=company)
+    integration = connect_without_webhooks_scope(company, sandbox)
     assert integration.webhook_state == WebhookState.REFUSED
     assert sandbox.state.webhooks == {}
     assert integration.next_delta_at is not None
@@ -419,19 +423,6 @@ def test_a_failed_webhook_run_gives_its_events_back_a_few_times(
 # --- the delta sync -------------------------------------------------------------------------------
 
 
-def _refused(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
-    cred = sandbox.state.create_credential(None, scopes=["personio:persons:read"])
-    services.do_connect_personio(
-        company,
-        client_id=cred.client_id,
-        client_secret=cred.client_secret,
-        base_url=sandbox.base_url,
-        acting_user=None,
-        first_sync=False,
-    )
-    return PersonioIntegration.objects.get(company=company)
-
-
 def carry_out_queued(company: Company) -> SyncRun:
     """The run the scheduler queued, carried out as the worker would."""
     queued = SyncRun.objects.get(company=company, status=RunStatus.QUEUED)
@@ -441,7 +432,7 @@ def carry_out_queued(company: Company) -> SyncRun:
 def test_the_delta_sync_catches_a_hire_and_an_edit_within_its_interval(
     hooks: None, company: Company, sandbox: SandboxHandle
 ) -> None:
-    integration = _refused(company, sandbox)
+    integration = connect_without_webhooks_scope(company, sandbox)
     sync_now(company, "connect")
     hired = new_hire(sandbox)
     edited = first_active(sandbox)["id"]
@@ -469,7 +460,7 @@ def test_the_delta_sync_catches_a_hire_and_an_edit_within_its_interval(
 def test_a_status_change_that_moves_no_last_modified_is_caught_by_the_nightly_full_run(
     hooks: None, company: Company, sandbox: SandboxHandle
 ) -> None:
-    _refused(company, sandbox)
+    connect_without_webhooks_scope(company, sandbox)
     sync_now(company, "connect")
     pid = first_active(sandbox)["id"]
     sandbox.state.patch_employee(pid, {"termination_date": "2027-02-10"}, touch=False)
