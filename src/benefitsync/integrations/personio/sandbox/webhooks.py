@@ -479,9 +479,9 @@ class WebhookDispatcher:
                 continue
             if fault == "duplicate":
                 self._counters["duplicated"] += 1
-                twin = _Delivery(
-                    delivery.event, delivery.target, next(self._seq), delivery.generation
-                )
+                # The original's place in line: the copy goes out right behind it, not behind
+                # events emitted meanwhile (which made the order depend on intake timing).
+                twin = _Delivery(delivery.event, delivery.target, delivery.seq, delivery.generation)
                 self._schedule(delivery, now)
                 self._schedule(twin, now)
                 continue
