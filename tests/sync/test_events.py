@@ -388,6 +388,27 @@ def test_a_webhook_run_keeps_the_company_filter_and_the_gdpr_block(
     assert not Employee.objects.filter(personio_id=inside).exists()
 
 
+def test_erasing_an_employee_erases_their_id_from_received_events_and_webhook_runs(
+    hooks: None, company: Company, sandbox: SandboxHandle, client: Client, support: User
+) -> None:
+    integration = connect(company, sandbox)
+    sync_now(company)
+    token = webhook_token(sandbox, integration)
+    pid, other = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:2]
+    assert deliver(client, integration, token, "person.updated", pid) == 202
+    assert deliver(client, integration, token, "person.updated", other) == 202
+    run = webhooks.process_events(company.pk)
+    assert run is not None and run.targets == sorted([pid, other])
+
+    from benefitsync.employees import services as employee_services
+
+    employee_services.do_delete_employee(Employee.objects.get(personio_id=pid), acting_user=support)
+    assert not WebhookEvent.objects.filter(personio_id=pid).exists()
+    assert WebhookEvent.objects.filter(personio_id=other).exists()
+    run.refresh_from_db()
+    assert run.targets == [other]
+
+
 def test_many_people_deleted_at_once_hold_a_webhook_run(
     company: Company, sandbox: SandboxHandle
 ) -> None:
