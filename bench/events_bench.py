@@ -173,6 +173,7 @@ def product(data_dir: Path, employees: int) -> Iterator[tuple[dict[str, str], st
 
 @dataclass
 class Change:
+    series: str
     kind: str
     personio_id: int
     query: str  # SQL that returns a row once the portal shows the change
@@ -215,7 +216,51 @@ class Watcher:
 EMPLOYEE = "SELECT 1 FROM employees_employee WHERE company_id = ? AND personio_id = ?"
 
 
-def latency(changes: int, gap: tuple[float, float], employees: int) -> dict[str, Any]:
+def make_change(
+    http: httpx.Client,
+    series: str,
+    kind: str,
+    n: int,
+    actives: list[dict[str, Any]],
+    company_id: int,
+    today: dt.date,
+) -> Change:
+    """One change through the sandbox's control API, and how the portal's database shows it."""
+    t0 = time.monotonic()
+    if kind == "hire":
+        response = http.post(
+            "/sandbox/employees",
+            json={
+                "first_name": "Neu",
+                "last_name": f"Eingestellt{n}",
+                "email": f"neu.{n}@events.example",
+                "hire_date": (today - dt.timedelta(days=3)).isoformat(),
+            },
+        )
+        response.raise_for_status()
+        pid = int(response.json()["id"])
+        return Change(series, kind, pid, EMPLOYEE, (company_id, pid), t0)
+    pid = int(actives.pop()["id"])
+    params: tuple[Any, ...]
+    if kind == "edit":
+        name = f"Geaendert{n}"
+        response = http.patch(f"/sandbox/employees/{pid}", json={"last_name": name})
+        query, params = EMPLOYEE + " AND last_name = ?", (company_id, pid, name)
+    elif kind == "leaving":
+        leaving = (today + dt.timedelta(days=40)).isoformat()
+        response = http.patch(f"/sandbox/employees/{pid}", json={"termination_date": leaving})
+        query, params = EMPLOYEE + " AND status = 'leaving'", (company_id, pid)
+    else:
+        response = http.delete(f"/sandbox/employees/{pid}")
+        query, params = EMPLOYEE + " AND missing_from_personio", (company_id, pid)
+    response.raise_for_status()
+    return Change(series, kind, pid, query, params, t0)
+
+
+Series = tuple[str, int, tuple[float, float]]  # label, changes, seconds apart (low, high)
+
+
+def latency(series: list[Series], employees: int) -> dict[str, Any]:
     rng = random.Random(17)
     with (
         tempfile.TemporaryDirectory(prefix="benefitsync-events-") as tmp,
@@ -245,13 +290,6 @@ def latency(changes: int, gap: tuple[float, float], employees: int) -> dict[str,
             raise RuntimeError(f"webhooks not active: {state} {hooks} {url}\n{connected}")
         actives = [e for e in http.get("/sandbox/employees").json() if e["status"] == "active"]
         rng.shuffle(actives)
-        kinds = (
-            ["hire"] * (changes * 3 // 10)
-            + ["leaving"] * (changes * 2 // 10)
-            + ["delete"] * (changes * 15 // 100)
-        )
-        kinds += ["edit"] * (changes - len(kinds))
-        rng.shuffle(kinds)
         today = dt.date.fromisoformat(http.get("/sandbox/clock").json()["today"])
         watcher = Watcher(database)
         thread = threading.Thread(target=watcher.run, daemon=True)
@@ -259,46 +297,23 @@ def latency(changes: int, gap: tuple[float, float], employees: int) -> dict[str,
         done: list[Change] = []
         started = time.monotonic()
         load_before = load()
-        for n, kind in enumerate(kinds):
-            t0 = time.monotonic()
-            if kind == "hire":
-                response = http.post(
-                    "/sandbox/employees",
-                    json={
-                        "first_name": "Neu",
-                        "last_name": f"Eingestellt{n}",
-                        "email": f"neu.{n}@events.example",
-                        "hire_date": (today - dt.timedelta(days=3)).isoformat(),
-                    },
-                )
-                pid = int(response.json()["id"])
-                change = Change(kind, pid, EMPLOYEE, (company_id, pid))
-            else:
-                pid = int(actives.pop()["id"])
-                if kind == "edit":
-                    name = f"Geaendert{n}"
-                    response = http.patch(f"/sandbox/employees/{pid}", json={"last_name": name})
-                    change = Change(
-                        kind, pid, EMPLOYEE + " AND last_name = ?", (company_id, pid, name)
-                    )
-                elif kind == "leaving":
-                    leaving = (today + dt.timedelta(days=40)).isoformat()
-                    response = http.patch(
-                        f"/sandbox/employees/{pid}", json={"termination_date": leaving}
-                    )
-                    change = Change(
-                        kind, pid, EMPLOYEE + " AND status = 'leaving'", (company_id, pid)
-                    )
-                else:
-                    response = http.delete(f"/sandbox/employees/{pid}")
-                    change = Change(
-                        kind, pid, EMPLOYEE + " AND missing_from_personio", (company_id, pid)
-                    )
-            response.raise_for_status()
-            change.started = t0
-            watcher.add(change)
-            done.append(change)
-            time.sleep(rng.uniform(*gap))
+        n = 0
+        for label, changes, gap in series:
+            kinds = (
+                ["hire"] * (changes * 3 // 10)
+                + ["leaving"] * (changes * 2 // 10)
+                + ["delete"] * (changes * 15 // 100)
+            )
+            kinds += ["edit"] * (changes - len(kinds))
+            rng.shuffle(kinds)
+            if done:
+                time.sleep(gap[1])  # the workers idle before the series begins
+            for kind in kinds:
+                n += 1
+                change = make_change(http, label, kind, n, actives, company_id, today)
+                watcher.add(change)
+                done.append(change)
+                time.sleep(rng.uniform(*gap))
         deadline = time.monotonic() + 120
         while any(c.seen is None for c in done) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -326,38 +341,44 @@ def latency(changes: int, gap: tuple[float, float], employees: int) -> dict[str,
     }
 
 
-def print_latency(result: dict[str, Any], gap: tuple[float, float]) -> None:
+def print_latency(result: dict[str, Any], series: list[Series]) -> None:
     changes: list[Change] = result["changes"]
-    seen = [c for c in changes if c.seen is not None]
+    described = "; ".join(
+        f"{label}: {n} changes {low}-{high} s apart" for label, n, (low, high) in series
+    )
     print(
         f"\n1. Latency, change in the sandbox -> the portal's database, `benefitsync run` "
-        f"(SQLite), {len(changes)} changes {gap[0]}-{gap[1]} s apart over "
-        f"{result['seconds']:.0f} s; load average {result['load'][0]} -> {result['load'][1]}"
+        f"(SQLite), over {result['seconds']:.0f} s ({described}); load average "
+        f"{result['load'][0]} -> {result['load'][1]}"
     )
-    header = f"{'changes':<10} {'n':>4} {'seen':>5} {'p50 s':>6} {'p95 s':>6} {'max s':>6}"
+    header = (
+        f"{'series':<8} {'changes':<8} {'n':>4} {'seen':>5} {'p50 s':>6} {'p95 s':>6} {'max s':>6}"
+    )
     print(header)
     print("-" * len(header))
-    groups: dict[str, list[Change]] = {"all": changes}
+    groups: dict[tuple[str, str], list[Change]] = {}
     for c in changes:
-        groups.setdefault(c.kind, []).append(c)
-    for label, group in groups.items():
+        groups.setdefault((c.series, "all"), []).append(c)
+    for c in changes:
+        groups.setdefault((c.series, c.kind), []).append(c)
+    for (label, kind), group in groups.items():
         waits = [c.seen - c.started for c in group if c.seen is not None]
         if not waits:
-            print(f"{label:<10} {len(group):>4} {0:>5}")
+            print(f"{label:<8} {kind:<8} {len(group):>4} {0:>5}")
             continue
+        p50, p95 = statistics.median(waits), percentile(waits, 0.95)
         print(
-            f"{label:<10} {len(group):>4} {len(waits):>5} {statistics.median(waits):>6.2f} "
-            f"{percentile(waits, 0.95):>6.2f} {max(waits):>6.2f}"
+            f"{label:<8} {kind:<8} {len(group):>4} {len(waits):>5} {p50:>6.2f} {p95:>6.2f} "
+            f"{max(waits):>6.2f}"
         )
     print(
         f"runs: {result['runs']}; Personio requests of the webhook runs: "
         f"{result['webhook_run_requests']}"
     )
     print(f"deliveries: {result['deliveries']}")
-    if len(seen) < len(changes):
-        print(
-            "NOT SEEN within 120 s:", [(c.kind, c.personio_id) for c in changes if c.seen is None]
-        )
+    unseen = [(c.kind, c.personio_id) for c in changes if c.seen is None]
+    if unseen:
+        print("NOT SEEN within 120 s:", unseen)
 
 
 # --- 2. requests per day of an unchanged company -------------------------------------------------
@@ -701,6 +722,13 @@ def main() -> None:
     parser.add_argument("--only", default="latency,requests,cycle")
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--gap", default="0.5,1.0", help="seconds between changes: low,high")
+    parser.add_argument(
+        "--quiet-changes",
+        type=int,
+        default=10,
+        help="then this many changes after quiet spells (the workers idle in between)",
+    )
+    parser.add_argument("--quiet-gap", default="30,45", help="seconds between them: low,high")
     parser.add_argument("--sandbox-employees", type=int, default=200)
     parser.add_argument("--day-employees", type=int, default=10_000)
     parser.add_argument("--tick-minutes", type=int, default=5)
@@ -723,9 +751,13 @@ def main() -> None:
         return
     parts = set(args.only.split(","))
     low, high = (float(x) for x in args.gap.split(","))
+    quiet_low, quiet_high = (float(x) for x in args.quiet_gap.split(","))
+    series: list[Series] = [("burst", args.changes, (low, high))]
+    if args.quiet_changes:
+        series.append(("quiet", args.quiet_changes, (quiet_low, quiet_high)))
     print(f"load average at the start: {load()}", flush=True)
     if "latency" in parts:
-        print_latency(latency(args.changes, (low, high), args.sandbox_employees), (low, high))
+        print_latency(latency(series, args.sandbox_employees), series)
     if "requests" in parts:
         print_requests(requests_per_day(args.day_employees, args.tick_minutes), args.day_employees)
     if "cycle" in parts:
