@@ -185,7 +185,11 @@ else:
         # own test database (a worker's queue depth must not count another worker's jobs).
         "filename": str(DATA_DIR / f"huey{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": HUEY_WORKERS, "worker_type": "thread"},
+        # This queue is polled (Redis's is waited on): an idle worker backs off up to max_delay
+        # between looks, Huey's default 10 s — a change after a quiet spell would wait that long
+        # on top of WEBHOOK_COALESCE_SECONDS (issue 17: within 10 s). One look a second per
+        # idle worker thread costs a small SQLite read.
+        "consumer": {"workers": HUEY_WORKERS, "worker_type": "thread", "max_delay": 1.0},
     }
 
 # --- Auth ---------------------------------------------------------------------------------------
