@@ -232,6 +232,37 @@ def test_the_nightly_check_registers_a_webhook_deleted_at_personio_again(
     assert list(sandbox.state.webhooks) == [integration.webhook_id]
 
 
+def test_asking_again_whether_a_refused_credential_may_register_costs_one_request(
+    hooks: None, company: Company, sandbox: SandboxHandle
+) -> None:
+    integration = connect_without_webhooks_scope(company, sandbox)
+    sandbox.state.reset_stats()
+    webhooks.check(integration)
+    stats = sandbox.state.stats()
+    assert stats["requests"] == 1, stats["by_endpoint"]
+    assert integration.webhook_state == WebhookState.REFUSED
+
+
+def test_the_nightly_job_syncs_then_checks_a_quiet_webhook_but_not_one_that_delivers(
+    hooks: None, company: Company, sandbox: SandboxHandle
+) -> None:
+    integration = connect(company, sandbox)
+    sandbox.state.webhooks.clear()  # deleted at Personio by someone
+    PersonioIntegration.objects.filter(pk=integration.pk).update(last_event_at=timezone.now())
+    run = services.request_sync(company, "daily", enqueue=False)
+    webhooks.nightly.call_local(run.pk)
+    assert SyncRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+    assert sandbox.state.webhooks == {}  # an event came today: not checked
+
+    PersonioIntegration.objects.filter(pk=integration.pk).update(
+        last_event_at=timezone.now() - dt.timedelta(days=2)
+    )
+    run = services.request_sync(company, "daily", enqueue=False)
+    webhooks.nightly.call_local(run.pk)
+    integration.refresh_from_db()
+    assert list(sandbox.state.webhooks) == [integration.webhook_id]  # checked, registered again
+
+
 # --- receiving ------------------------------------------------------------------------------------
 
 
@@ -476,6 +507,18 @@ def test_the_delta_sync_catches_a_hire_and_an_edit_within_its_interval(
     assert quiet is not None and quiet.counts["remote_total"] in (0, 2)
     assert quiet.counts["created"] == quiet.counts["updated"] == 0
     assert quiet.requests <= 2
+
+
+def test_a_full_run_moves_the_next_delta_a_whole_interval_on(
+    hooks: None, company: Company, sandbox: SandboxHandle
+) -> None:
+    integration = connect_without_webhooks_scope(company, sandbox)
+    soon = timezone.now() + dt.timedelta(minutes=5)
+    PersonioIntegration.objects.filter(pk=integration.pk).update(next_delta_at=soon)
+    sync_now(company, "daily")
+    integration.refresh_from_db()
+    assert integration.next_delta_at is not None
+    assert integration.next_delta_at > timezone.now() + dt.timedelta(minutes=59)
 
 
 def test_a_status_change_that_moves_no_last_modified_is_caught_by_the_nightly_full_run(

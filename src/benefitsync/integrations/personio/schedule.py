@@ -45,11 +45,12 @@ def schedule_due(now: dt.datetime | None = None) -> int:
         if not updated:
             continue  # another scheduler took it
         try:
-            request_sync(integration.company, Trigger.DAILY)
-            queued += 1
+            run = request_sync(integration.company, Trigger.DAILY, enqueue=False)
         except AlreadyRunning:
-            pass
-        webhooks.check_webhook(integration.company_id)
+            continue
+        # One job runs the night's sync and then looks at the webhook (webhooks.nightly).
+        webhooks.nightly(run.pk)
+        queued += 1
     return queued
 
 

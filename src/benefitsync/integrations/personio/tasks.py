@@ -15,7 +15,7 @@ from benefitsync.integrations.personio.models import RunStatus, SyncRun, Webhook
 # The job that carries out a queued run lives with the run (`sync/run.py`), which enqueues it;
 # named here so every task of the app is found in this module.
 from benefitsync.integrations.personio.sync.run import run_sync as run_sync
-from benefitsync.integrations.personio.webhooks import check_webhook as check_webhook
+from benefitsync.integrations.personio.webhooks import nightly as nightly
 from benefitsync.integrations.personio.webhooks import run_events as run_events
 
 

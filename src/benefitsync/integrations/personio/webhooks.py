@@ -88,6 +88,8 @@ RETRY_AFTER_FAILURE = dt.timedelta(seconds=30)
 # A coalesced run that has not started this long after it was due was lost (a worker died):
 # the every-minute tick starts it again.
 STALE_DUE = dt.timedelta(seconds=60)
+# A webhook that delivered within this time is not checked at night.
+QUIET_DAY = dt.timedelta(hours=24)
 # Count keys of a run that are changes of the portal.
 CHANGE_KEYS = ("created", "updated", "leaving", "undone_leaving", "flagged_missing", "unflagged")
 
@@ -234,12 +236,22 @@ def check(integration: PersonioIntegration) -> PersonioIntegration:
     return register(integration)
 
 
-@db_task()
-def check_webhook(company_id: int) -> None:
+@db_task(priority=10)
+def nightly(run_id: int) -> None:
+    """The worker's job for a company's night: its full sync, then a look at its webhook —
+    skipped when an event arrived in the last day (the webhook evidently works)."""
+    run = execute_run(run_id)
     integration = (
-        PersonioIntegration.objects.select_related("company").filter(company_id=company_id).first()
+        PersonioIntegration.objects.select_related("company")
+        .filter(company_id=run.company_id)
+        .first()
     )
-    if integration is not None:
+    if integration is None:
+        return
+    recent = integration.last_event_at is not None and (
+        timezone.now() - integration.last_event_at < QUIET_DAY
+    )
+    if not (integration.webhooks_active and recent):
         check(integration)
 
 

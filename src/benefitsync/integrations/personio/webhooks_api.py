@@ -49,10 +49,13 @@ class WebhookAdmin:
                 "POST",
                 "/v2/auth/token",
                 what="v2 token",
+                # Asking for the one scope needed: a credential without it is refused here
+                # (invalid_grant), one request, instead of after a token and a 403.
                 data={
                     "grant_type": "client_credentials",
                     "client_id": credentials.client_id,
                     "client_secret": credentials.client_secret,
+                    "scope": WEBHOOKS_SCOPE,
                 },
             )
             if response.status_code != 200:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
 from benefitsync.audit import services as audit
@@ -163,10 +164,14 @@ def _carry_out(run: SyncRun, integration: PersonioIntegration | None) -> SyncRun
         )
     supersede_older_held(run)
     if scope.people is None and run.started_at is not None:
-        # What the next delta run asks for: changes since this read began.
-        PersonioIntegration.objects.filter(pk=integration.pk).update(
-            delta_since=run.started_at - DELTA_OVERLAP
-        )
+        # What the next delta run asks for: changes since this read began; and after a full
+        # read the next delta is a whole interval away (it would find what this one just did).
+        changes: dict[str, object] = {"delta_since": run.started_at - DELTA_OVERLAP}
+        if not scope.partial and integration.next_delta_at is not None:
+            changes["next_delta_at"] = timezone.now() + dt.timedelta(
+                minutes=integration.delta_interval
+            )
+        PersonioIntegration.objects.filter(pk=integration.pk).update(**changes)
     health.record_success(integration)
     log.info("sync applied company=%s run=%s counts=%s", run.company_id, run.pk, run.counts)
     return run
