@@ -29,8 +29,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NoReturn
@@ -117,6 +117,28 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         return str(payload["error"].get("message") or response.reason_phrase)[:200]
     return response.reason_phrase
+
+
+class _LabelsOnDemand(Mapping[str, str]):
+    """The custom attributes' labels, read from `load` when a record first looks one up."""
+
+    def __init__(self, load: Callable[[], dict[str, str]]) -> None:
+        self._load = load
+        self._labels: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._labels is None:
+            self._labels = self._load()
+        return self._labels
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 class PersonioClient:
@@ -271,11 +293,18 @@ class PersonioClient:
             local = updated_since.astimezone(PERSONIO_TZ) if updated_since.tzinfo else updated_since
             params["updated_since"] = local.strftime("%Y-%m-%dT%H:%M:%S")
         # The labels (attributes endpoint) are fetched beside the first page, not before it:
-        # under a 200 ms latency that saves a round trip on every sync.
+        # under a 200 ms latency that saves a round trip on every sync. A delta listing is
+        # mostly empty: there they are asked for only when a record needs them, so an unchanged
+        # delta costs one request.
         with ThreadPoolExecutor(1, thread_name_prefix="personio-attrs") as pool:
-            labels_future = pool.submit(self._custom_labels)
+            labels: Callable[[], Mapping[str, str]]
+            if updated_since is None:
+                labels = pool.submit(self._custom_labels).result
+            else:
+                on_demand = _LabelsOnDemand(self._custom_labels)
+                labels = lambda: on_demand  # noqa: E731
             listing = Listing(
-                lambda offset: self._fetch_page(offset, params, labels_future),
+                lambda offset: self._fetch_page(offset, params, labels),
                 max_concurrency=self.max_concurrency,
                 max_restarts=self.max_restarts,
                 expected_total=expected_total,
@@ -314,7 +343,7 @@ class PersonioClient:
             self._attributes = []
 
     def _fetch_page(
-        self, offset: int, params: dict[str, Any], labels_future: Future[dict[str, str]]
+        self, offset: int, params: dict[str, Any], labels: Callable[[], Mapping[str, str]]
     ) -> DecodedPage:
         """Fetch, decode and parse the page at `offset` (on the fetching thread: `paging.py`)."""
         path = "/v1/company/employees"
@@ -325,7 +354,7 @@ class PersonioClient:
         def attempt(deadline_at: float) -> DecodedPage:
             response = self._authorized_get(url, deadline_at)
             try:
-                page = decode_page(response.content, labels_future.result())
+                page = decode_page(response.content, labels())
             except InvalidJSON as exc:
                 # Truncated or garbled bodies happen behind proxies; a retry usually succeeds.
                 raise Transient("response body is not valid JSON", status=200) from exc
