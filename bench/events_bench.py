@@ -16,7 +16,7 @@
    processes; as bench/scale_bench.py) with webhooks off and on in the same run: each company
    has a credential of its own (as in production), with webhooks on its webhook is registered
    before the cycles; wall = from the scheduler's pass until every run has finished and, with
-   webhooks on, every company's webhook was checked.
+   webhooks on, every webhook due for its weekly check (`webhooks.check_due`) was checked.
 
     .venv/bin/python bench/events_bench.py [--only latency,requests,cycle] [--changes 100]
         [--gap 0.5,1.0] [--day-employees 10000] [--companies 1000] [--employees 100]
@@ -592,8 +592,13 @@ def cycle_setup(base_url: str, companies: int) -> dict[str, Any]:
     registered = 0
     started = time.monotonic()
     if settings.PERSONIO_WEBHOOKS:
-        for integration in PersonioIntegration.objects.select_related("company"):
+        for n, integration in enumerate(PersonioIntegration.objects.select_related("company")):
             registered += webhooks.register(integration).webhooks_active
+            # As in production, companies were connected (and last checked) on different days
+            # of the week: an active webhook is looked at weekly (`webhooks.check_due`).
+            PersonioIntegration.objects.filter(pk=integration.pk).update(
+                webhook_checked_at=now - dt.timedelta(days=n % 7, hours=1)
+            )
     return {
         "companies": len(made),
         "registered": registered,
@@ -654,6 +659,16 @@ def daily_cycles(
             http = httpx.Client(base_url=base_url, timeout=30)
             for label in ("first cycle (creates)", "unchanged cycle"):
                 cluster.driver("make-due")
+                # A night later: one day more since each webhook was last looked at.
+                cluster.query(
+                    "UPDATE personio_personiointegration "
+                    "SET webhook_checked_at = webhook_checked_at - interval '1 day' "
+                    "WHERE webhook_checked_at IS NOT NULL RETURNING 1"
+                )
+                due_checks = cluster.query(
+                    "SELECT count(*) FROM personio_personiointegration "
+                    "WHERE webhook_checked_at <= now() - interval '7 days'"
+                )[0][0]
                 load_before = load()
                 before = personio_requests(http.get("/sandbox/stats").json())
                 since = cluster.query("SELECT now()")[0][0]
@@ -674,7 +689,7 @@ def daily_cycles(
                             "WHERE webhook_checked_at >= %s",
                             [since],
                         )[0][0]
-                        if checked >= queued or time.monotonic() > deadline:
+                        if checked >= due_checks or time.monotonic() > deadline:
                             break
                         time.sleep(0.2)
                 wall = time.monotonic() - started

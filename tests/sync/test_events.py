@@ -243,7 +243,7 @@ def test_asking_again_whether_a_refused_credential_may_register_costs_one_reques
     assert integration.webhook_state == WebhookState.REFUSED
 
 
-def test_the_nightly_job_syncs_then_checks_a_quiet_webhook_but_not_one_that_delivers(
+def test_the_nightly_job_checks_a_quiet_webhook_weekly_and_not_one_that_delivers(
     hooks: None, company: Company, sandbox: SandboxHandle
 ) -> None:
     integration = connect(company, sandbox)
@@ -256,6 +256,13 @@ def test_the_nightly_job_syncs_then_checks_a_quiet_webhook_but_not_one_that_deli
 
     PersonioIntegration.objects.filter(pk=integration.pk).update(
         last_event_at=timezone.now() - dt.timedelta(days=2)
+    )
+    run = services.request_sync(company, "daily", enqueue=False)
+    webhooks.nightly.call_local(run.pk)
+    assert sandbox.state.webhooks == {}  # quiet, but checked less than a week ago
+
+    PersonioIntegration.objects.filter(pk=integration.pk).update(
+        webhook_checked_at=timezone.now() - dt.timedelta(days=7)
     )
     run = services.request_sync(company, "daily", enqueue=False)
     webhooks.nightly.call_local(run.pk)

@@ -88,7 +88,9 @@ RETRY_AFTER_FAILURE = dt.timedelta(seconds=30)
 # A coalesced run that has not started this long after it was due was lost (a worker died):
 # the every-minute tick starts it again.
 STALE_DUE = dt.timedelta(seconds=60)
-# A webhook that delivered within this time is not checked at night.
+# An active webhook is looked at (still registered and enabled at Personio?) this often, and not
+# when it delivered within the last day.
+CHECK_EVERY = dt.timedelta(days=7)
 QUIET_DAY = dt.timedelta(hours=24)
 # Count keys of a run that are changes of the portal.
 CHANGE_KEYS = ("created", "updated", "leaving", "undone_leaving", "flagged_missing", "unflagged")
@@ -238,21 +240,30 @@ def check(integration: PersonioIntegration) -> PersonioIntegration:
 
 @db_task(priority=10)
 def nightly(run_id: int) -> None:
-    """The worker's job for a company's night: its full sync, then a look at its webhook —
-    skipped when an event arrived in the last day (the webhook evidently works)."""
+    """The worker's job for a company's night: its full sync, then, when due, a look at its
+    webhook (`check_due`)."""
     run = execute_run(run_id)
     integration = (
         PersonioIntegration.objects.select_related("company")
         .filter(company_id=run.company_id)
         .first()
     )
-    if integration is None:
-        return
-    recent = integration.last_event_at is not None and (
-        timezone.now() - integration.last_event_at < QUIET_DAY
-    )
-    if not (integration.webhooks_active and recent):
+    if integration is not None and check_due(integration):
         check(integration)
+
+
+def check_due(integration: PersonioIntegration, now: dt.datetime | None = None) -> bool:
+    """Whether the night should look at the webhook: every night while webhooks are not
+    active (1 request when the credential still lacks the scope); an active one once a week —
+    the nightly full run catches what a lost webhook misses meanwhile, and the page warns — and
+    not while events arrive (the webhook evidently works)."""
+    if not integration.webhooks_active:
+        return True
+    moment = now or timezone.now()
+    if integration.last_event_at is not None and moment - integration.last_event_at < QUIET_DAY:
+        return False
+    checked = integration.webhook_checked_at
+    return checked is None or moment - checked >= CHECK_EVERY
 
 
 # --- receiving: the endpoint's work, database only ----------------------------------------------
