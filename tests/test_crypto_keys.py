@@ -10,18 +10,20 @@ from cryptography.fernet import Fernet
 
 from benefitsync.lib import crypto
 
-KEYS = [
-    Fernet.generate_key().decode(),
-    base64.urlsafe_b64encode(b"\xff" * 32).decode(),
-    base64.urlsafe_b64encode(b"x" * 31).decode(),
-    base64.urlsafe_b64encode(b"x" * 33).decode(),
-    base64.standard_b64encode(b"\xfb" * 32).decode(),  # + and / instead of - and _
-    Fernet.generate_key().decode().rstrip("="),
-    Fernet.generate_key().decode() + "\n",
-    "",
-    "not a key",
-    "ä" * 44,
-]
+# Fixed values: pytest-xdist's workers must collect the same test ids.
+_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+KEYS = {
+    "a valid key": _KEY,
+    "32 bytes 0xff (- and _)": base64.urlsafe_b64encode(b"\xff" * 32).decode(),
+    "31 bytes": base64.urlsafe_b64encode(b"x" * 31).decode(),
+    "33 bytes": base64.urlsafe_b64encode(b"x" * 33).decode(),
+    "+ and / instead of - and _": base64.standard_b64encode(b"\xfb" * 32).decode(),
+    "no padding": _KEY.rstrip("="),
+    "a trailing newline": _KEY + "\n",
+    "empty": "",
+    "not base64": "not a key",
+    "non-ASCII": "ä" * 44,
+}
 
 
 def _fernet_accepts(key: str) -> bool:
@@ -40,7 +42,7 @@ def _we_accept(key: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", KEYS.values(), ids=KEYS.keys())
 def test_a_key_is_valid_exactly_when_fernet_takes_it(key: str) -> None:
     assert _we_accept(key) == _fernet_accepts(key)
 
