@@ -34,6 +34,7 @@ def _package_dir(name: str) -> Path:
 
 # django-ninja's templates/ninja/ and static/ninja/ (Swagger UI for /api/docs).
 NINJA_DIR = _package_dir("ninja")
+
 DATA_DIR = env_path("BENEFITSYNC_DATA_DIR", Path.cwd() / "var")
 
 DEBUG = env_bool("DEBUG", False)
