@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt constrain
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # pytest-xdist workers per database pass (auto = one per CPU). Each worker has its own SQLite
 # test file (settings.py: test-<pid>.sqlite3) or PostgreSQL test database (<name>_gw<N>).
+# Work stealing: a worker that runs out of tests takes the not yet started ones of the other, so
+# the long tests (marked slow, collected first: tests/conftest.py) do not end a pass alone.
 PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: run run-scale test test-fast test-sqlite test-postgres lint typecheck format install lock browser bench soak clean
 
@@ -69,18 +72,18 @@ browser:
 	fi
 
 test-sqlite: install
-	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest -n $(PYTEST_WORKERS)
+	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest $(XDIST)
 
 ## The inner loop: SQLite only, without the tests marked slow (fault soak subset, kill -9,
 ## browser, multi-worker). `make test` and CI run everything.
 test-fast: install
-	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
+	BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest $(XDIST) -m "not slow"
 
 # The same suite on PostgreSQL. Skips with a visible reason when the server is unreachable,
 # except under CI=true, where an unreachable server is a failure.
 test-postgres: install
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test-pg DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"; \
+	  BENEFITSYNC_DATA_DIR=$(CURDIR)/var/test-pg DATABASE_URL=$(PG_URL) $(BIN)/pytest $(XDIST) -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL at $(PG_URL) is unreachable (CI=true): failing"; exit 1; \
 	else echo "SKIPPED the PostgreSQL run: $(PG_URL) is unreachable"; fi
 

@@ -40,6 +40,14 @@ from tests.factories import make_company, make_employee, make_hr_admin, make_use
 ClientFor = Callable[[User | None], Client]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `slow` run first (a stable sort: each group keeps its order). On the two
+    workers of `make test` (`--dist worksteal`) the longest test then starts at once beside the
+    short ones, which the other worker takes over; collected in place, the kill -9 test started
+    late and ran alone at the end of a pass for 40-100 s."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: LazySettings) -> None:
     # PBKDF2 costs ~0.3 s per user; the persona tests create five users per test.

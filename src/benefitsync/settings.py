@@ -7,6 +7,7 @@ directory. `DATABASE_URL` and `REDIS_URL` switch to the scale mode (PostgreSQL, 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,19 @@ from benefitsync.lib.env import env_bool, env_choice, env_int, env_list, env_pat
 from benefitsync.lib.logging import logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _package_dir(name: str) -> Path:
+    """An installed package's directory, found without importing the package."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured(f"the package {name!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# django-ninja's templates/ninja/ and static/ninja/ (Swagger UI for /api/docs).
+NINJA_DIR = _package_dir("ninja")
+
 DATA_DIR = env_path("BENEFITSYNC_DATA_DIR", Path.cwd() / "var")
 
 DEBUG = env_bool("DEBUG", False)
@@ -74,9 +88,10 @@ INSTALLED_APPS = [
     # and psycopg (~0.1 s of CPU) in every command. `ops` re-exports its run_huey command; the
     # tasks modules import djhuey themselves when a job is enqueued or a worker starts.
     "csp",
-    # django-ninja's own templates and static files: the API docs load Swagger UI from here,
-    # pinned with django-ninja, instead of from a CDN with a floating version.
-    "ninja",
+    # Not "ninja": as an installed app it is imported at setup, and with it pydantic (~0.2 s of
+    # CPU in every command). Its templates and static files (Swagger UI, pinned with
+    # django-ninja, instead of a CDN with a floating version) are listed below from its package
+    # directory; `api.docs.LocalSwagger` renders them.
     "benefitsync.accounts",
     "benefitsync.companies",
     "benefitsync.audit",
@@ -111,7 +126,7 @@ WSGI_APPLICATION = "benefitsync.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [PACKAGE_DIR / "templates"],
+        "DIRS": [PACKAGE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -243,7 +258,7 @@ X_FRAME_OPTIONS = "DENY"
 # A Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts
 # only from our own origin; an inline script would need the request's nonce
 # (`{{ request.csp_nonce }}`); no plugins, no framing, forms post only to us. Swagger UI on
-# /api/docs is served from django-ninja's static files and runs under the same policy.
+# /api/docs is served from django-ninja's static files (NINJA_DIR) and runs under the same policy.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [csp_constants.SELF],
@@ -277,7 +292,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
-STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STATICFILES_DIRS = [PACKAGE_DIR / "static", NINJA_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", DATA_DIR / "media")
 STORAGES = {

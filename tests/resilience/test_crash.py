@@ -7,6 +7,7 @@ per test), against the sandbox over HTTP. CI runs a few kills; `make soak` runs 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -25,7 +26,8 @@ from tests.conftest import fresh_sandbox
 
 SOAK = os.environ.get("BENEFITSYNC_SOAK") == "1"
 KILLS = 50 if SOAK else 4
-LEASE = 2
+# The killed run's company is free again once its lease ran out (heartbeats every LEASE / 3).
+LEASE = 1
 
 
 @pytest.fixture
@@ -68,6 +70,16 @@ class Portal:
         with sqlite3.connect(self.db, timeout=30) as conn:
             return list(conn.execute(sql))
 
+    def wait_for_the_lease_to_run_out(self) -> None:
+        """Until the running run's last heartbeat is more than LEASE seconds old (by the time
+        the portal wrote it), not a fixed wait: the kill came up to LEASE / 3 after it."""
+        rows = self.query("select heartbeat_at from personio_syncrun where status='running'")
+        beats = [dt.datetime.fromisoformat(r[0]).replace(tzinfo=dt.UTC) for r in rows if r[0]]
+        if not beats:  # the kill came after the run had finished
+            return
+        expires = max(beats) + dt.timedelta(seconds=LEASE + 0.1)
+        time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()))
+
     def state(self) -> frozenset[tuple[Any, ...]]:
         return frozenset(
             self.query(
@@ -98,9 +110,7 @@ def test_killing_the_sync_process_never_leaves_a_half_applied_run(
         slow_sandbox.client_secret,
         "--base-url",
         slow_sandbox.base_url,
-        "--no-sync",
-    )
-    portal.run("sync", "crash", "--json")
+    )  # connecting runs the first sync itself
     rng = random.Random(2026)
     interrupted = 0
     for kill in range(KILLS):
@@ -118,7 +128,7 @@ def test_killing_the_sync_process_never_leaves_a_half_applied_run(
         victim.wait(timeout=30)
         after_kill = portal.state()
 
-        time.sleep(LEASE + 0.5)  # the lease runs out; the next request reaps the stale run
+        portal.wait_for_the_lease_to_run_out()  # then the next request reaps the stale run
         result = json.loads(portal.run("sync", "crash", "--json"))
         assert result["outcome"] in ("succeeded", "partly_failed"), result
         complete = portal.state()

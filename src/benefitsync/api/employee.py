@@ -21,6 +21,7 @@ from ninja.security import django_auth
 from pydantic import AfterValidator, Field
 
 from benefitsync.accounts import access
+from benefitsync.api.docs import LocalSwagger
 from benefitsync.benefits.models import EmployeeBenefit, Receipt, VoucherSelection
 from benefitsync.benefits.receipts import do_submit_receipt
 from benefitsync.benefits.vouchers import (
@@ -46,6 +47,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=django_auth,
     description=__doc__ or "",
+    docs=LocalSwagger(),
 )
 
 
