@@ -217,13 +217,21 @@ class Cluster:
                 proc.wait(timeout=10)
         self.workers.clear()
 
-    def executed_per_worker(self, task_suffix: str = "run_sync") -> list[int]:
-        """How many jobs of that task each worker started, from its log."""
+    def executed_per_worker(
+        self, task_suffixes: tuple[str, ...] = ("run_sync", "nightly")
+    ) -> list[int]:
+        """How many jobs of those tasks (by default: the jobs that carry out a run — a run
+        queued by hand, and the night's run with its webhook check) each worker started, from
+        its log."""
         counts = []
         for path in self.worker_logs:
             text = path.read_text(errors="replace")
             counts.append(
-                sum(1 for line in text.splitlines() if "Executing" in line and task_suffix in line)
+                sum(
+                    1
+                    for line in text.splitlines()
+                    if "Executing" in line and any(s in line for s in task_suffixes)
+                )
             )
         return counts
 

@@ -36,7 +36,8 @@ def stop_heartbeat() -> None:
 @signal(signals.SIGNAL_EXECUTING)
 def bind_log_context(signal_name: str, task: Any, *args: Any, **kwargs: Any) -> None:
     run_id = company_id = None
-    if task.name.endswith("run_sync") and task.args:
+    # The jobs that carry out one run take its id first: run_sync, and the night's job.
+    if task.name.endswith(("run_sync", "nightly")) and task.args:
         run_id = int(task.args[0])
     # Immediate mode (tests) runs jobs inline: no extra query there, query counts stay exact.
     if run_id is not None and not HUEY.immediate:
