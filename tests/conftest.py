@@ -169,6 +169,15 @@ def sandbox_server() -> Iterator[SandboxHandle]:
         yield handle
 
 
+def stop_deliveries(server: SandboxHandle) -> None:
+    """No webhook delivery leaves `server` any more: its webhooks and pending deliveries are
+    gone and what was in flight has landed (a live server must not get one after its test)."""
+    with server.state.lock:
+        server.state.webhooks.clear()
+    server.state.dispatcher.clear()
+    server.wait_for_deliveries()
+
+
 def fresh_sandbox(
     server: SandboxHandle, *, employees: int, seed: int, today: dt.date | None = None
 ) -> SandboxHandle:

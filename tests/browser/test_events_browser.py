@@ -17,6 +17,7 @@ from benefitsync.companies.models import Company
 from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from tests.browser.conftest import CHROMIUM_ARGS
+from tests.conftest import stop_deliveries
 from tests.factories import PASSWORD, make_company, make_hr_admin
 
 pytestmark = [
@@ -27,12 +28,15 @@ pytestmark = [
 
 
 @pytest.fixture
-def webhooks_to_live_server(settings: LazySettings, live_server: Any) -> Iterator[None]:
+def webhooks_to_live_server(
+    settings: LazySettings, live_server: Any, sandbox: SandboxHandle
+) -> Iterator[None]:
     settings.PERSONIO_WEBHOOKS = True
     settings.PUBLIC_URL = live_server.url
     settings.WEBHOOK_COALESCE_SECONDS = 0
     immediate, HUEY.immediate = HUEY.immediate, True
     yield
+    stop_deliveries(sandbox)
     HUEY.immediate = immediate
 
 

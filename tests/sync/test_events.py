@@ -40,6 +40,7 @@ from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from benefitsync.integrations.personio.sandbox.state import FaultConfig
 from benefitsync.integrations.personio.sync import execute_run
 from benefitsync.lib.months import Month
+from tests.conftest import stop_deliveries
 from tests.factories import make_hr_admin
 from tests.sync.conftest import connect, sync_now
 
@@ -592,14 +593,19 @@ def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
 
 
 @pytest.fixture
-def listening(settings: LazySettings, live_server: Any, transactional_db: Any) -> Iterator[None]:
+def listening(
+    settings: LazySettings, live_server: Any, transactional_db: Any, sandbox: SandboxHandle
+) -> Iterator[None]:
     """The portal listens (live server); a received event is carried out at once (no worker
-    here: Huey runs the job in the receiving thread)."""
+    here: Huey runs the job in the receiving thread). Afterwards the sandbox forgets its
+    webhooks and pending deliveries, so none reaches the live server once the test is over (a
+    late one would hold a database connection open past the session)."""
     settings.PERSONIO_WEBHOOKS = True
     settings.PUBLIC_URL = live_server.url
     settings.WEBHOOK_COALESCE_SECONDS = 0
     immediate, HUEY.immediate = HUEY.immediate, True
     yield
+    stop_deliveries(sandbox)
     HUEY.immediate = immediate
 
 
