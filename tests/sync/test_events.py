@@ -54,6 +54,16 @@ def hooks(settings: LazySettings) -> None:
     settings.PUBLIC_URL = "http://127.0.0.1:9"
 
 
+@pytest.fixture
+def synced(
+    hooks: None, company: Company, sandbox: SandboxHandle
+) -> tuple[PersonioIntegration, str]:
+    """Connected with a webhook and synced once: the integration and the token Personio sends."""
+    integration = connect(company, sandbox)
+    sync_now(company)
+    return integration, webhook_token(sandbox, integration)
+
+
 def webhook_token(sandbox: SandboxHandle, integration: PersonioIntegration) -> str:
     """The token Personio sends: the sandbox knows it, the portal keeps only its hash."""
     token = sandbox.state.webhooks[integration.webhook_id].token
@@ -301,11 +311,12 @@ def test_the_receiver_refuses_wrong_tokens_unknown_keys_and_what_is_no_event(
 
 
 def test_a_repeated_delivery_is_recorded_once_and_a_burst_becomes_one_targeted_run(
-    hooks: None, company: Company, sandbox: SandboxHandle, client: Client
+    synced: tuple[PersonioIntegration, str],
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
 ) -> None:
-    integration = connect(company, sandbox)
-    sync_now(company)
-    token = webhook_token(sandbox, integration)
+    integration, token = synced
     people = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:2]
     for pid in people:
         sandbox.state.patch_employee(pid, {"last_name": f"Geändert{pid}"})
@@ -331,11 +342,12 @@ def test_a_repeated_delivery_is_recorded_once_and_a_burst_becomes_one_targeted_r
 
 
 def test_more_people_than_the_listing_has_pages_are_read_with_the_listing(
-    hooks: None, company: Company, sandbox: SandboxHandle, client: Client
+    synced: tuple[PersonioIntegration, str],
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
 ) -> None:
-    integration = connect(company, sandbox)
-    sync_now(company)
-    token = webhook_token(sandbox, integration)
+    integration, token = synced
     # 40 employees are one page (+ the attributes call): reading 5 people one by one costs more.
     people = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:5]
     for pid in people:
@@ -347,11 +359,12 @@ def test_more_people_than_the_listing_has_pages_are_read_with_the_listing(
 
 
 def test_a_paused_integration_records_events_but_runs_nothing_until_resumed(
-    hooks: None, company: Company, sandbox: SandboxHandle, client: Client
+    synced: tuple[PersonioIntegration, str],
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
 ) -> None:
-    integration = connect(company, sandbox)
-    sync_now(company)
-    token = webhook_token(sandbox, integration)
+    integration, token = synced
     pid = first_active(sandbox)["id"]
     sandbox.state.patch_employee(pid, {"first_name": "Pausiert"})
     services.do_pause_personio(company, acting_user=None)
@@ -428,11 +441,13 @@ def test_a_webhook_run_keeps_the_company_filter_and_the_gdpr_block(
 
 
 def test_erasing_an_employee_erases_their_id_from_received_events_and_webhook_runs(
-    hooks: None, company: Company, sandbox: SandboxHandle, client: Client, support: User
+    synced: tuple[PersonioIntegration, str],
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
+    support: User,
 ) -> None:
-    integration = connect(company, sandbox)
-    sync_now(company)
-    token = webhook_token(sandbox, integration)
+    integration, token = synced
     pid, other = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:2]
     assert deliver(client, integration, token, "person.updated", pid) == 202
     assert deliver(client, integration, token, "person.updated", other) == 202
@@ -463,11 +478,12 @@ def test_many_people_deleted_at_once_hold_a_webhook_run(
 
 
 def test_a_failed_webhook_run_gives_its_events_back_a_few_times(
-    hooks: None, company: Company, sandbox: SandboxHandle, client: Client
+    synced: tuple[PersonioIntegration, str],
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
 ) -> None:
-    integration = connect(company, sandbox)
-    sync_now(company)
-    token = webhook_token(sandbox, integration)
+    integration, token = synced
     pid = first_active(sandbox)["id"]
     assert deliver(client, integration, token, "person.updated", pid) == 202
     sandbox.state.set_faults(FaultConfig(rate_500=1.0))
