@@ -39,6 +39,7 @@ from benefitsync.integrations.personio.models import (
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from benefitsync.integrations.personio.sandbox.state import FaultConfig
 from benefitsync.integrations.personio.sync import execute_run
+from benefitsync.integrations.personio.webhooks_api import WebhookAdmin
 from benefitsync.lib.months import Month
 from tests.conftest import stop_deliveries
 from tests.factories import make_hr_admin
@@ -187,6 +188,29 @@ def test_connect_registers_an_enabled_webhook_and_keeps_only_the_tokens_hash(
     row = PersonioIntegration.objects.filter(pk=integration.pk).values().get()
     assert hook.token not in json.dumps(row, default=str)
     assert integration.next_delta_at is None
+
+
+def test_an_event_sent_the_moment_the_webhook_exists_is_accepted(
+    hooks: None,
+    company: Company,
+    sandbox: SandboxHandle,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Personio may deliver before `register` has returned: the new token must already count.
+    answers: list[int] = []
+    create = WebhookAdmin.create
+
+    def create_then_deliver(self: WebhookAdmin, **kwargs: Any) -> dict[str, Any]:
+        created = create(self, **kwargs)
+        integration = PersonioIntegration.objects.get(company=company)
+        pid = first_active(sandbox)["id"]
+        answers.append(deliver(client, integration, kwargs["token"], "person.updated", pid))
+        return created
+
+    monkeypatch.setattr(WebhookAdmin, "create", create_then_deliver)
+    connect(company, sandbox)
+    assert answers == [202]
 
 
 def test_a_credential_without_the_webhooks_scope_gets_the_delta_sync_and_says_why(

@@ -124,6 +124,9 @@ def register(
             for hook in admin.webhooks():
                 if hook.get("url") == url or hook.get("id") == integration.webhook_id:
                     admin.delete(str(hook["id"]))
+            # The receiver knows the new token before Personio can send it: an event delivered
+            # right after the create would otherwise meet the old hash (401, never retried).
+            _save(integration, {"webhook_token_hash": token_digest(token)})
             created = admin.create(url=url, token=token, description=DESCRIPTION, events=[*EVENTS])
     except NotPermitted:
         return _fall_back(integration, WebhookState.REFUSED, Note("webhooks_not_permitted"))
