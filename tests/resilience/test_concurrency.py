@@ -20,7 +20,13 @@ from benefitsync.lib import crypto
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run() -> None:
+def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The race is about who queues the run; the job the scheduler hands it to is recorded, not
+    # run (with Huey immediate it would run in the scheduler's thread and call Personio).
+    handed: list[int] = []
+    monkeypatch.setattr(schedule.webhooks, "nightly", handed.append)
     company = Company.objects.create(name="Race GmbH", slug="race")
     PersonioIntegration.objects.create(
         company=company,
@@ -63,6 +69,7 @@ def test_ten_clicks_and_the_scheduler_at_once_start_exactly_one_run() -> None:
     assert SyncRun.objects.filter(company=company).count() == 1
     assert outcomes.count("queued") + outcomes.count("scheduled") == 1
     assert outcomes.count("already running") + outcomes.count("not scheduled") == 10
+    assert len(handed) == outcomes.count("scheduled")
 
 
 @pytest.mark.django_db
