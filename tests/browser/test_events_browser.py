@@ -6,8 +6,8 @@ the receiving thread (Huey immediate), as a worker would run it within seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import LazySettings
@@ -18,7 +18,10 @@ from benefitsync.employees.models import Employee
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.conftest import stop_deliveries
-from tests.factories import PASSWORD, make_company, make_hr_admin
+from tests.factories import make_company, make_hr_admin
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,6 +49,7 @@ def test_a_hire_in_personio_appears_in_the_list_without_a_click_in_german_at_390
     sandbox: SandboxHandle,
     webhooks_to_live_server: None,
     live_server: Any,
+    log_in: Callable[[Page, str], None],
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -63,10 +67,7 @@ def test_a_hire_in_personio_appears_in_the_list_without_a_click_in_german_at_390
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.set_default_timeout(15_000)
         try:
-            page.goto(f"{base}/login/")
-            page.fill("input[name=username]", "hr@nordlicht.example")
-            page.fill("input[type=password]", PASSWORD)
-            page.click("main button[type=submit]")
+            log_in(page, "hr@nordlicht.example")
             page.goto(f"{base}/c/nordlicht/personio/")
             page.fill("#id_client_id", sandbox.client_id)
             page.fill("#id_client_secret", sandbox.client_secret)

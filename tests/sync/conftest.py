@@ -9,6 +9,7 @@ from benefitsync.companies.models import Company
 from benefitsync.integrations.personio import services
 from benefitsync.integrations.personio.models import PersonioIntegration, SyncRun
 from benefitsync.integrations.personio.sandbox.server import SandboxHandle
+from benefitsync.integrations.personio.sandbox.state import Credential
 from benefitsync.integrations.personio.sync import execute_run, request_sync
 from tests.conftest import fresh_sandbox
 
@@ -31,12 +32,19 @@ def company(db: Any) -> Company:
     return Company.objects.create(name="Nordlicht GmbH", slug="nordlicht")
 
 
-def connect(company: Company, sandbox: SandboxHandle, **options: Any) -> PersonioIntegration:
-    """Connect `company` to `sandbox` as an HR admin would (no first sync unless asked)."""
+def connect(
+    company: Company,
+    sandbox: SandboxHandle,
+    *,
+    credential: Credential | None = None,
+    **options: Any,
+) -> PersonioIntegration:
+    """Connect `company` to `sandbox` as an HR admin would (no first sync unless asked), with
+    the sandbox's default credential or `credential`."""
     return services.do_connect_personio(
         company,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
+        client_id=credential.client_id if credential else sandbox.client_id,
+        client_secret=credential.client_secret if credential else sandbox.client_secret,
         base_url=sandbox.base_url,
         acting_user=None,
         **({"first_sync": False} | options),

@@ -111,21 +111,14 @@ def new_hire(sandbox: SandboxHandle, **values: Any) -> int:
     )
 
 
-def first_active(sandbox: SandboxHandle) -> dict[str, Any]:
-    return next(e for e in sandbox.state.list_flat() if e["status"] == "active")
+def actives(sandbox: SandboxHandle) -> list[int]:
+    """The Personio IDs of the sandbox's active employees, in its order."""
+    return [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"]
 
 
 def connect_without_webhooks_scope(company: Company, sandbox: SandboxHandle) -> PersonioIntegration:
-    cred = sandbox.state.create_credential(None, scopes=["personio:persons:read"])
-    services.do_connect_personio(
-        company,
-        client_id=cred.client_id,
-        client_secret=cred.client_secret,
-        base_url=sandbox.base_url,
-        acting_user=None,
-        first_sync=False,
-    )
-    return PersonioIntegration.objects.get(company=company)
+    credential = sandbox.state.create_credential(None, scopes=["personio:persons:read"])
+    return connect(company, sandbox, credential=credential)
 
 
 # --- the rules of a partial listing (pure) --------------------------------------------------------
@@ -174,7 +167,7 @@ def test_an_empty_partial_listing_is_not_held_as_an_empty_personio() -> None:
 
 
 def test_connect_registers_an_enabled_webhook_and_keeps_only_the_tokens_hash(
-    hooks: None, company: Company, sandbox: SandboxHandle
+    hooks: None, company: Company, sandbox: SandboxHandle, client: Client, support: User
 ) -> None:
     integration = connect(company, sandbox)
     integration.refresh_from_db()
@@ -188,6 +181,9 @@ def test_connect_registers_an_enabled_webhook_and_keeps_only_the_tokens_hash(
     row = PersonioIntegration.objects.filter(pk=integration.pk).values().get()
     assert hook.token not in json.dumps(row, default=str)
     assert integration.next_delta_at is None
+    client.force_login(support)
+    page = client.get(reverse("support:integration", kwargs={"pk": company.pk}))
+    assert hook.url in page.content.decode()  # where Personio delivers, for the operator
 
 
 def test_an_event_sent_the_moment_the_webhook_exists_is_accepted(
@@ -204,7 +200,7 @@ def test_an_event_sent_the_moment_the_webhook_exists_is_accepted(
     def create_then_deliver(self: WebhookAdmin, **kwargs: Any) -> dict[str, Any]:
         created = create(self, **kwargs)
         integration = PersonioIntegration.objects.get(company=company)
-        pid = first_active(sandbox)["id"]
+        pid = actives(sandbox)[0]
         answers.append(deliver(client, integration, kwargs["token"], "person.updated", pid))
         return created
 
@@ -251,7 +247,7 @@ def test_repair_replaces_the_webhook_and_the_old_token_stops_working(
     integration.refresh_from_db()
     assert len(sandbox.state.webhooks) == 1
     new = webhook_token(sandbox, integration)
-    pid = first_active(sandbox)["id"]
+    pid = actives(sandbox)[0]
     assert deliver(client, integration, old, "person.updated", pid) == 401
     assert deliver(client, integration, new, "person.updated", pid) == 202
 
@@ -313,7 +309,7 @@ def test_the_receiver_refuses_wrong_tokens_unknown_keys_and_what_is_no_event(
 ) -> None:
     integration = connect(company, sandbox)
     token = webhook_token(sandbox, integration)
-    pid = first_active(sandbox)["id"]
+    pid = actives(sandbox)[0]
     assert deliver(client, integration, token + "x", "person.updated", pid) == 401
     assert deliver(client, integration, "", "person.updated", pid) == 401
     url = reverse("personio_webhook", kwargs={"key": integration.webhook_key})
@@ -341,7 +337,7 @@ def test_a_repeated_delivery_is_recorded_once_and_a_burst_becomes_one_targeted_r
     client: Client,
 ) -> None:
     integration, token = synced
-    people = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:2]
+    people = actives(sandbox)[:2]
     for pid in people:
         sandbox.state.patch_employee(pid, {"last_name": f"Geändert{pid}"})
     assert deliver(client, integration, token, "person.updated", people[0], event_id="e1") == 202
@@ -373,7 +369,7 @@ def test_more_people_than_the_listing_has_pages_are_read_with_the_listing(
 ) -> None:
     integration, token = synced
     # 40 employees are one page (+ the attributes call): reading 5 people one by one costs more.
-    people = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:5]
+    people = actives(sandbox)[:5]
     for pid in people:
         assert deliver(client, integration, token, "person.updated", pid) == 202
     run = webhooks.process_events(company.pk)
@@ -389,7 +385,7 @@ def test_a_paused_integration_records_events_but_runs_nothing_until_resumed(
     client: Client,
 ) -> None:
     integration, token = synced
-    pid = first_active(sandbox)["id"]
+    pid = actives(sandbox)[0]
     sandbox.state.patch_employee(pid, {"first_name": "Pausiert"})
     services.do_pause_personio(company, acting_user=None)
     assert deliver(client, integration, token, "person.updated", pid) == 202
@@ -416,8 +412,7 @@ def test_a_webhook_run_creates_edits_plans_leaving_and_flags_a_deleted_person_on
 ) -> None:
     connect(company, sandbox, auto_invite=True)
     sync_now(company)
-    actives = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"]
-    edited, leaving, deleted = actives[:3]
+    edited, leaving, deleted = actives(sandbox)[:3]
     hired = new_hire(sandbox)
     sandbox.state.patch_employee(edited, {"first_name": "Ottilie"})
     sandbox.state.patch_employee(leaving, {"termination_date": "2027-01-15"})
@@ -472,7 +467,7 @@ def test_erasing_an_employee_erases_their_id_from_received_events_and_webhook_ru
     support: User,
 ) -> None:
     integration, token = synced
-    pid, other = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:2]
+    pid, other = actives(sandbox)[:2]
     assert deliver(client, integration, token, "person.updated", pid) == 202
     assert deliver(client, integration, token, "person.updated", other) == 202
     run = webhooks.process_events(company.pk)
@@ -492,7 +487,7 @@ def test_many_people_deleted_at_once_hold_a_webhook_run(
 ) -> None:
     connect(company, sandbox)
     sync_now(company)
-    doomed = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:10]
+    doomed = actives(sandbox)[:10]
     for pid in doomed:
         sandbox.state.delete_employee(pid)
     run = _webhook_run(company, *doomed)
@@ -508,7 +503,7 @@ def test_a_failed_webhook_run_gives_its_events_back_a_few_times(
     client: Client,
 ) -> None:
     integration, token = synced
-    pid = first_active(sandbox)["id"]
+    pid = actives(sandbox)[0]
     assert deliver(client, integration, token, "person.updated", pid) == 202
     sandbox.state.set_faults(FaultConfig(rate_500=1.0))
     for attempt in range(1, webhooks.EVENT_ATTEMPTS + 1):
@@ -535,7 +530,7 @@ def test_the_delta_sync_catches_a_hire_and_an_edit_within_its_interval(
     integration = connect_without_webhooks_scope(company, sandbox)
     sync_now(company, "connect")
     hired = new_hire(sandbox)
-    edited = first_active(sandbox)["id"]
+    edited = actives(sandbox)[0]
     sandbox.state.patch_employee(edited, {"first_name": "Ottilie"})
 
     integration.refresh_from_db()
@@ -574,7 +569,7 @@ def test_a_status_change_that_moves_no_last_modified_is_caught_by_the_nightly_fu
 ) -> None:
     connect_without_webhooks_scope(company, sandbox)
     sync_now(company, "connect")
-    pid = first_active(sandbox)["id"]
+    pid = actives(sandbox)[0]
     sandbox.state.patch_employee(pid, {"termination_date": "2027-02-10"}, touch=False)
     delta = services.request_sync(company, "delta", enqueue=False, kind=RunKind.DELTA)
     delta = execute_run(delta.pk)
@@ -655,8 +650,7 @@ def test_changes_made_in_personio_arrive_without_anyone_clicking(
 ) -> None:
     connect(company, sandbox)
     sync_now(company)
-    actives = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"]
-    edited, leaving, deleted = actives[:3]
+    edited, leaving, deleted = actives(sandbox)[:3]
     hired = new_hire(sandbox)
     wait_for(lambda: Employee.objects.filter(personio_id=hired).exists())
     sandbox.state.patch_employee(edited, {"first_name": "Ottilie"})
@@ -678,8 +672,8 @@ def test_duplicated_and_reordered_deliveries_apply_each_change_once(
     sandbox.state.set_faults(
         FaultConfig(webhook_rate_duplicate=0.5, webhook_rate_reorder=0.3, webhook_delay_ms=300)
     )
-    actives = [e["id"] for e in sandbox.state.list_flat() if e["status"] == "active"][:6]
-    for n, pid in enumerate(actives):
+    changed = actives(sandbox)[:6]
+    for n, pid in enumerate(changed):
         sandbox.state.patch_employee(pid, {"last_name": f"Neu{n}"})
     hired = new_hire(sandbox)
     wait_for(lambda: sandbox.state.dispatcher.pending() == 0)
@@ -688,7 +682,7 @@ def test_duplicated_and_reordered_deliveries_apply_each_change_once(
             Employee.objects.filter(personio_id=hired).exists()
             and all(
                 Employee.objects.get(personio_id=pid).last_name == f"Neu{n}"
-                for n, pid in enumerate(actives)
+                for n, pid in enumerate(changed)
             )
         )
     )
@@ -697,7 +691,7 @@ def test_duplicated_and_reordered_deliveries_apply_each_change_once(
     assert Employee.objects.filter(personio_id=hired).count() == 1
     runs = SyncRun.objects.filter(company=company, kind=RunKind.WEBHOOK)
     assert sum(r.counts.get("created", 0) for r in runs) == 1
-    assert sum(r.counts.get("updated", 0) for r in runs) == len(actives)
+    assert sum(r.counts.get("updated", 0) for r in runs) == len(changed)
 
 
 @pytest.mark.slow

@@ -200,6 +200,16 @@ class SyncRunQuerySet(models.QuerySet["SyncRun"]):
     def held(self, company_id: int) -> SyncRun | None:
         return self.filter(company_id=company_id, status=RunStatus.HELD).first()
 
+    def applied_complete(self, company_id: int) -> SyncRunQuerySet:
+        """The company's applied runs that read everyone Personio delivers, newest first."""
+        return self.filter(company_id=company_id, status__in=APPLIED, kind__in=COMPLETE_KINDS)
+
+    def last_remote_total(self, company_id: int) -> int | None:
+        """How many employees the last applied complete run read (None before the first)."""
+        counts = self.applied_complete(company_id).values_list("counts", flat=True).first()
+        total = (counts or {}).get("remote_total")
+        return int(total) if total is not None else None
+
     def claim(self, run_id: int) -> bool:
         """queued → running; False when another worker (or the reaper) was first."""
         now = timezone.now()

@@ -205,7 +205,7 @@ def do_disconnect_personio(company: Company, *, acting_user: User | None) -> Non
         integration.client_secret_encrypted = ""
         integration.status = IntegrationStatus.DISCONNECTED
         integration.next_sync_at = None
-        for name, value in webhooks.forget(integration).items():
+        for name, value in webhooks.forget().items():
             setattr(integration, name, value)
         integration.save()
         audit.record(

@@ -40,8 +40,6 @@ from huey.contrib.djhuey import db_task
 from benefitsync.audit import services as audit
 from benefitsync.integrations.personio.errors import NotPermitted, PersonioError
 from benefitsync.integrations.personio.models import (
-    APPLIED,
-    COMPLETE_KINDS,
     IntegrationStatus,
     PersonioIntegration,
     RunKind,
@@ -92,12 +90,18 @@ STALE_DUE = dt.timedelta(seconds=60)
 # when it delivered within the last day.
 CHECK_EVERY = dt.timedelta(days=7)
 QUIET_DAY = dt.timedelta(hours=24)
+# What keeps a call to Personio from happening or succeeding: logged, the state says so.
+UNREACHABLE = (PersonioError, NotConnected, crypto.SecretUnreadable)
 # Count keys of a run that are changes of the portal.
 CHANGE_KEYS = ("created", "updated", "leaving", "undone_leaving", "flagged_missing", "unflagged")
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or type(exc).__name__
 
 
 def receiver_url(integration: PersonioIntegration) -> str:
@@ -130,8 +134,8 @@ def register(
             created = admin.create(url=url, token=token, description=DESCRIPTION, events=[*EVENTS])
     except NotPermitted:
         return _fall_back(integration, WebhookState.REFUSED, Note("webhooks_not_permitted"))
-    except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
-        detail = getattr(exc, "message", None) or type(exc).__name__
+    except UNREACHABLE as exc:
+        detail = _why(exc)
         log.warning("webhook registration failed company=%s: %s", integration.company_id, detail)
         return _fall_back(
             integration, WebhookState.FAILED, Note("webhook_failed", {"detail": detail})
@@ -191,15 +195,11 @@ def unregister(integration: PersonioIntegration) -> None:
     try:
         with make_client(integration) as client:
             WebhookAdmin(client).delete(integration.webhook_id)
-    except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
-        log.warning(
-            "webhook not deleted company=%s: %s",
-            integration.company_id,
-            getattr(exc, "message", None) or type(exc).__name__,
-        )
+    except UNREACHABLE as exc:
+        log.warning("webhook not deleted company=%s: %s", integration.company_id, _why(exc))
 
 
-def forget(integration: PersonioIntegration) -> dict[str, Any]:
+def forget() -> dict[str, Any]:
     """The field values that end webhooks and delta syncs (disconnect): saved by the caller."""
     return {
         "webhook_state": WebhookState.NONE,
@@ -224,8 +224,8 @@ def check(integration: PersonioIntegration) -> PersonioIntegration:
         try:
             with make_client(integration) as client:
                 hooks = WebhookAdmin(client).webhooks()
-        except (PersonioError, NotConnected, crypto.SecretUnreadable) as exc:
-            log.warning("webhook check failed company=%s: %s", integration.company_id, exc)
+        except UNREACHABLE as exc:
+            log.warning("webhook check failed company=%s: %s", integration.company_id, _why(exc))
             return integration
         ours = next((h for h in hooks if h.get("id") == integration.webhook_id), None)
         if (
@@ -416,14 +416,7 @@ def process_events(company_id: int) -> SyncRun | None:
 
 def _listing_cost(integration: PersonioIntegration) -> int:
     """Requests a full listing costs: its pages, after the last full run's count."""
-    last = (
-        SyncRun.objects.filter(
-            company_id=integration.company_id, status__in=APPLIED, kind__in=COMPLETE_KINDS
-        )
-        .values_list("counts", flat=True)
-        .first()
-    )
-    total = int((last or {}).get("remote_total") or 0)
+    total = SyncRun.objects.last_remote_total(integration.company_id) or 0
     return max(1, -(-total // PAGE_SIZE)) + 1  # + the attributes endpoint
 
 
@@ -452,9 +445,7 @@ def missed_changes(integration: PersonioIntegration) -> int:
     if not integration.webhooks_active or integration.webhook_registered_at is None:
         return 0
     runs = list(
-        SyncRun.objects.filter(
-            company_id=integration.company_id, status__in=APPLIED, kind__in=COMPLETE_KINDS
-        ).only("counts", "started_at")[:2]
+        SyncRun.objects.applied_complete(integration.company_id).only("counts", "started_at")[:2]
     )
     since = runs[1].started_at if len(runs) == 2 else None
     if since is None:

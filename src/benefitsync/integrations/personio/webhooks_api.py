@@ -20,17 +20,20 @@ from .errors import AuthenticationError, FatalError, NotFoundError, NotPermitted
 WEBHOOKS_SCOPE = "personio:webhooks:write"
 
 
-def _problem(response: httpx.Response) -> str:
-    """What a v2 error says: `detail` of its problem+json, or OAuth's `error_description`."""
+def _problem(response: httpx.Response) -> tuple[str, str | None]:
+    """What a v2 error says — `detail` of its problem+json, or OAuth's `error_description` —
+    and OAuth's error code (None when there is none)."""
     try:
         body = decode_object(response.content)
     except InvalidJSON:
-        return response.reason_phrase
-    if isinstance(body, dict):
-        for key in ("detail", "error_description", "title", "error"):
-            if isinstance(body.get(key), str) and body[key]:
-                return str(body[key])[:200]
-    return response.reason_phrase
+        return response.reason_phrase, None
+    if not isinstance(body, dict):
+        return response.reason_phrase, None
+    code = body.get("error") if isinstance(body.get("error"), str) else None
+    for key in ("detail", "error_description", "title", "error"):
+        if isinstance(body.get(key), str) and body[key]:
+            return str(body[key])[:200], code
+    return response.reason_phrase, code
 
 
 class WebhookAdmin:
@@ -68,22 +71,12 @@ class WebhookAdmin:
         return {"Authorization": f"Bearer {self._token}"}
 
     def _refused(self, response: httpx.Response, what: str) -> NoReturn:
-        detail = _problem(response)
+        detail, code = _problem(response)
         status = response.status_code
         message = f"{what}: HTTP {status}: {detail}"
-        if status == 403 or (status == 400 and detail and "scope" in detail.lower()):
+        if status == 403 or (status == 400 and code in ("invalid_grant", "invalid_scope")):
             raise NotPermitted(message, status=status)
-        if status == 400:
-            try:
-                error = decode_object(response.content)
-            except InvalidJSON:
-                error = None
-            code = error.get("error") if isinstance(error, dict) else None
-            if code in ("invalid_grant", "invalid_scope"):
-                raise NotPermitted(message, status=status)
-            if code == "invalid_client":
-                raise AuthenticationError(message, status=status)
-        if status == 401:
+        if status == 401 or (status == 400 and code == "invalid_client"):
             raise AuthenticationError(message, status=status)
         if status == 404:
             raise NotFoundError(message, status=status)

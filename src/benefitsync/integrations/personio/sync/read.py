@@ -20,12 +20,8 @@ from benefitsync.integrations.personio import reconcile as rc
 from benefitsync.integrations.personio.client import Credentials, PersonioClient
 from benefitsync.integrations.personio.errors import BadRecord, NotFoundError
 from benefitsync.integrations.personio.mapping import Labels, bad_record_skip, to_remote
-from benefitsync.integrations.personio.models import (
-    APPLIED,
-    COMPLETE_KINDS,
-    PersonioIntegration,
-    SyncRun,
-)
+from benefitsync.integrations.personio.models import PersonioIntegration, SyncRun
+from benefitsync.integrations.personio.schemas import EmployeeRecord
 from benefitsync.lib import crypto
 
 
@@ -85,32 +81,28 @@ def read(
     """Every employee Personio delivers (with `updated_since`: changed after that moment),
     mapped, in Personio's order (raises the client's typed errors). The last full sync's count
     lets the client ask for the first pages of a full listing at once."""
-    expected = None
-    if updated_since is None:
-        last = (
-            SyncRun.objects.filter(
-                company_id=integration.company_id, status__in=APPLIED, kind__in=COMPLETE_KINDS
-            )
-            .values_list("counts", flat=True)
-            .first()
-        )
-        expected = (last or {}).get("remote_total")
+    expected = (
+        SyncRun.objects.last_remote_total(integration.company_id) if updated_since is None else None
+    )
     labels = labels_of(integration)
-    delivered = reading.delivered
     with make_client(integration) as client:
         listing = client.iter_employees(expected_total=expected, updated_since=updated_since)
         for n, record in enumerate(listing, start=1):
             if on_progress is not None and n % 100 == 0:
                 on_progress(n)
-            if isinstance(record, BadRecord):
-                yield bad_record_skip(record)
-                continue
-            if not record.present <= delivered:
-                delivered |= record.present
-            item = to_remote(record, labels)
-            reading.readable += isinstance(item, rc.RemoteEmployee)
-            yield item
+            yield _mapped(record, labels, reading)
         reading.stats = client.stats.as_dict()
+
+
+def _mapped(record: EmployeeRecord, labels: Labels, reading: Reading) -> Item:
+    """One record in portal terms (a skip when it cannot be read), noted on `reading`."""
+    if isinstance(record, BadRecord):
+        return bad_record_skip(record)
+    if not record.present <= reading.delivered:
+        reading.delivered |= record.present
+    item = to_remote(record, labels)
+    reading.readable += isinstance(item, rc.RemoteEmployee)
+    return item
 
 
 # Employees a webhook run fetches at once: Personio's burst allowance is 15 requests a second.
@@ -126,7 +118,7 @@ def read_people(
     labels = labels_of(integration)
     ids = sorted(set(personio_ids))
 
-    def fetch(client: PersonioClient, pid: int) -> Any:
+    def fetch(client: PersonioClient, pid: int) -> EmployeeRecord | None:
         try:
             return client.get_employee(pid)
         except NotFoundError:
@@ -139,12 +131,6 @@ def read_people(
         for pid, record in zip(ids, pool.map(lambda p: fetch(client, p), ids), strict=True):
             if record is None:
                 reading.gone.add(pid)
-                continue
-            if isinstance(record, BadRecord):
-                yield bad_record_skip(record)
-                continue
-            reading.delivered |= record.present
-            item = to_remote(record, labels)
-            reading.readable += isinstance(item, rc.RemoteEmployee)
-            yield item
+            else:
+                yield _mapped(record, labels, reading)
         reading.stats = client.stats.as_dict()
